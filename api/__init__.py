@@ -1,0 +1,1 @@
+"""todo-api: a multi-user task API whose endpoints are generated from declarations."""

@@ -1,0 +1,1 @@
+"""Authentication: who is calling. Token verification and the built-in user accounts."""

@@ -1,0 +1,124 @@
+"""Keys from a JWKS endpoint (Better Auth's `/api/auth/jwks`), cached and refreshed safely."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import jwt
+
+from api.auth.verifier import audience_matches
+from api.errors import AuthInvalid, ServiceUnavailable
+
+log = logging.getLogger("todo_api.auth")
+
+# Which algorithms each key type may verify; a token's `alg` must fit its key.
+_ALGORITHMS_BY_KEY = {
+    ("OKP", "Ed25519"): frozenset({"EdDSA"}),
+    ("EC", "P-256"): frozenset({"ES256"}),
+    ("RSA", None): frozenset({"RS256", "PS256"}),
+}
+
+
+def _algorithms_for(jwk: Mapping[str, Any]) -> frozenset[str]:
+    kty = jwk.get("kty")
+    curve = jwk.get("crv") if kty != "RSA" else None
+    allowed = _ALGORITHMS_BY_KEY.get((str(kty), curve), frozenset())
+    declared = jwk.get("alg")
+    return allowed & {declared} if isinstance(declared, str) else allowed
+
+
+class JwksKeys:
+    """Public keys by `kid`.
+
+    An unknown `kid` triggers at most one fetch per cooldown (a stream of forged kids
+    cannot hammer the key server); a failed fetch keeps the last good key set; fetches are
+    async with a short timeout, so the event loop never waits on the network.
+    """
+
+    name = "JWKS"
+    algorithms = frozenset(alg for algs in _ALGORITHMS_BY_KEY.values() for alg in algs)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        issuer: str | None,
+        audience: str | None,
+        client: httpx.AsyncClient,
+        refetch_cooldown_seconds: float = 30.0,
+    ) -> None:
+        self.url = url
+        self._issuer = issuer
+        self._audiences = frozenset({audience}) if audience else None
+        self._client = client
+        self._cooldown = refetch_cooldown_seconds
+        self._keys: dict[str, tuple[Any, frozenset[str]]] = {}
+        self._ever_fetched = False
+        self._last_attempt = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key_for(self, header: Mapping[str, Any]) -> Any:
+        kid, alg = header.get("kid"), header["alg"]
+        entry = self._lookup(kid)
+        if entry is None:
+            await self.refresh(respect_cooldown=True)
+            entry = self._lookup(kid)
+        if entry is None:
+            if not self._ever_fetched:
+                raise ServiceUnavailable("The signing key server cannot be reached.")
+            raise AuthInvalid("The token was signed with an unknown key.")
+        key, allowed = entry
+        if alg not in allowed:
+            raise AuthInvalid("The token's algorithm does not match its key.")
+        return key
+
+    def check_claims(self, claims: Mapping[str, Any]) -> None:
+        if self._issuer is not None and claims.get("iss") != self._issuer:
+            raise AuthInvalid("The token's issuer is not accepted.")
+        if self._audiences is not None and not audience_matches(claims, self._audiences):
+            raise AuthInvalid("The token's audience is not accepted.")
+
+    def _lookup(self, kid: object) -> tuple[Any, frozenset[str]] | None:
+        if isinstance(kid, str):
+            return self._keys.get(kid)
+        # No kid: acceptable only when the key set leaves no doubt.
+        return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+
+    async def refresh(self, *, respect_cooldown: bool = False) -> bool:
+        """Fetch the key set; True when one was obtained. Concurrent callers share a fetch."""
+        async with self._lock:
+            # Until a first key set arrives, retry sooner: every request is failing meanwhile.
+            cooldown = self._cooldown if self._ever_fetched else min(self._cooldown, 2.0)
+            if respect_cooldown and time.monotonic() - self._last_attempt < cooldown:
+                return False
+            self._last_attempt = time.monotonic()
+            keys = await self._fetch()
+            if keys is not None:
+                self._keys, self._ever_fetched = keys, True
+            return keys is not None
+
+    async def _fetch(self) -> dict[str, tuple[Any, frozenset[str]]] | None:
+        try:
+            response = await self._client.get(self.url)
+            response.raise_for_status()
+            documents = response.json()["keys"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
+            return None
+        keys: dict[str, tuple[Any, frozenset[str]]] = {}
+        for document in documents if isinstance(documents, list) else []:
+            if not isinstance(document, dict) or document.get("use", "sig") != "sig":
+                continue
+            allowed = _algorithms_for(document)
+            kid = document.get("kid")
+            if not allowed or not isinstance(kid, str):
+                continue  # symmetric or unknown key types are never taken from a JWKS
+            try:
+                keys[kid] = (jwt.PyJWK(document, next(iter(sorted(allowed)))).key, allowed)
+            except (jwt.PyJWTError, ValueError, TypeError):
+                continue
+        log.info("JWKS from %s: %d usable keys", self.url, len(keys))
+        return keys

@@ -1,0 +1,115 @@
+"""Bearer token verification, hardened per RFC 8725: one pinned key source per algorithm."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jwt
+
+from api.errors import AuthInvalid
+
+log = logging.getLogger("todo_api.auth")
+
+MAX_TOKEN_BYTES = 8 * 1024
+LEEWAY_SECONDS = 30
+ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256"})
+# Header parameters that would let the token choose its own key; never honoured.
+_KEY_IN_HEADER = frozenset({"jwk", "jku", "x5u", "x5c"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    expires_at: int
+
+
+class KeySource(Protocol):
+    """Where keys for some algorithms come from, and which `iss`/`aud` it expects."""
+
+    name: str
+    algorithms: frozenset[str]
+
+    async def key_for(self, header: Mapping[str, Any]) -> Any:
+        """The verification key for this token header; raises AuthInvalid if none fits."""
+        ...
+
+    def check_claims(self, claims: Mapping[str, Any]) -> None:
+        """Raise AuthInvalid unless the issuer and audience are the expected ones."""
+        ...
+
+
+def audience_matches(claims: Mapping[str, Any], accepted: frozenset[str]) -> bool:
+    aud = claims.get("aud")
+    values = [aud] if isinstance(aud, str) else aud
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return False
+    return any(v in accepted for v in values)
+
+
+class TokenVerifier:
+    """Turns a bearer token into a Principal, or raises AuthInvalid (never anything else,
+    except ServiceUnavailable when a key server was never reachable)."""
+
+    def __init__(self, sources: list[KeySource]) -> None:
+        self.sources = sources
+        self._by_algorithm = {alg: s for s in sources for alg in s.algorithms}
+
+    async def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN_BYTES:
+            raise AuthInvalid("The token is too large.")
+        header = self._header(token)
+        source = self._source_for(header)
+        key = await source.key_for(header)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[header["alg"]],
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_aud": False, "verify_iss": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthInvalid("The token has expired.") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise AuthInvalid("The token is invalid.") from None
+        source.check_claims(claims)
+        return self._principal(claims)
+
+    @staticmethod
+    def _header(token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise AuthInvalid("The token is malformed.") from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg.lower() == "none":
+            raise AuthInvalid("The token's algorithm is not accepted.")
+        if _KEY_IN_HEADER & header.keys():
+            raise AuthInvalid("Keys supplied in the token header are not accepted.")
+        if "crit" in header:
+            raise AuthInvalid("The token requires extensions this API does not support.")
+        if "kid" in header and not isinstance(header["kid"], str):
+            raise AuthInvalid("The token's key id is malformed.")
+        return header
+
+    def _source_for(self, header: Mapping[str, Any]) -> KeySource:
+        alg = header["alg"]
+        source = self._by_algorithm.get(alg)
+        if source is not None:
+            return source
+        if alg in ASYMMETRIC_ALGORITHMS:
+            raise AuthInvalid(
+                f"{alg} tokens (such as Better Auth's) need a key set, and none is configured:"
+                " set BETTER_AUTH_URL (or JWT_JWKS_URL) on the API."
+            )
+        raise AuthInvalid("The token's algorithm is not accepted.")
+
+    @staticmethod
+    def _principal(claims: Mapping[str, Any]) -> Principal:
+        sub, exp = claims.get("sub"), claims.get("exp")
+        if not isinstance(sub, str) or not sub or len(sub) > 255:
+            raise AuthInvalid("The token's subject is malformed.")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            raise AuthInvalid("The token's expiry is malformed.")
+        return Principal(subject=sub, expires_at=int(exp))

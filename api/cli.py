@@ -1,0 +1,54 @@
+"""Operator commands: `python -m api.cli openapi` and `python -m api.cli token USER_ID`."""
+
+import argparse
+import json
+import sys
+import time
+
+import jwt
+
+from api.auth.setup import resolve_secret
+from api.main import create_app
+from api.settings import Settings
+
+
+def openapi_document() -> str:
+    """The contract as committed in openapi_snapshot.json (stable key order)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="sqlite:///never-opened.db",  # no request is served
+        jwt_secret="x" * 32,
+        log_level="WARNING",
+    )
+    return json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def mint_token(user_id: str, lifetime_seconds: int) -> str:
+    """An HS256 token for `user_id`, signed with the API's own secret (JWT_SECRET)."""
+    settings = Settings()
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + lifetime_seconds}
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, resolve_secret(settings), algorithm="HS256")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("openapi", help="print the OpenAPI document")
+    token = commands.add_parser("token", help="mint an HS256 access token")
+    token.add_argument("user_id")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+    args = parser.parse_args(argv)
+    if args.command == "openapi":
+        sys.stdout.write(openapi_document())
+    else:
+        print(mint_token(args.user_id, args.lifetime))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

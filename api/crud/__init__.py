@@ -1,0 +1,9 @@
+"""The generic CRUD router factory: one declaration in, six owner-scoped endpoints out.
+
+This package knows no resource; `api.resources` holds the declarations.
+"""
+
+from api.crud.declaration import CrudResource, DeclarationError, Derive
+from api.crud.router import crud_router
+
+__all__ = ["CrudResource", "DeclarationError", "Derive", "crud_router"]

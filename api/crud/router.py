@@ -1,0 +1,168 @@
+"""Turns a `CrudResource` into its six routes, each with a fixed, documented contract."""
+
+import inspect
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.crud.declaration import CrudResource
+from api.crud.guard import OwnerScopedRoute
+from api.crud.operations import Operations
+from api.errors import problem_responses
+from schemas.types import ONE_LINE_VISIBLE
+
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+Endpoint = Callable[..., Coroutine[Any, Any, Response]]
+Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
+
+UserIdPath = Annotated[
+    str, Path(min_length=1, max_length=255, description="The caller's own id (`sub`).")
+]
+
+
+def _with_parameters(handler: Handler, **annotations: Any) -> Endpoint:
+    """An endpoint with the typed parameters FastAPI validates and documents, which hands
+    them to the generic handler as one dict."""
+
+    async def endpoint(request: Request, **params: Any) -> Response:
+        return await handler(request, params)
+
+    params = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        *(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+            for name, annotation in annotations.items()
+        ),
+    ]
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
+    return endpoint
+
+
+def list_query_model(resource: CrudResource) -> type[BaseModel]:
+    sort_values = tuple(v for name in resource.sort for v in (name, f"-{name}"))
+    boolean = Literal["true", "false"]
+    filters: dict[str, Any] = {
+        name: (boolean | None, Field(None, description=f"Only items whose {name} is this."))
+        for name in resource.filters
+    }
+    search = ", ".join(resource.search)
+    return create_model(
+        f"{resource.name.title()}ListQuery",
+        __config__=ConfigDict(extra="ignore"),
+        limit=(int, Field(20, ge=1, le=MAX_LIMIT, description="Page size.")),
+        offset=(int, Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")),
+        sort=(
+            Literal.__getitem__(sort_values),  # type: ignore[arg-type]
+            Field(resource.default_sort, description="Sort key; `-` for descending."),
+        ),
+        search=(
+            str | None,
+            Field(
+                None,
+                min_length=1,
+                max_length=200,
+                pattern=ONE_LINE_VISIBLE,
+                description=f"Case-insensitive substring of {search}.",
+            ),
+        ),
+        **filters,
+    )
+
+
+def crud_router(resource: CrudResource) -> APIRouter:
+    ops = Operations(resource)
+    router = APIRouter(route_class=OwnerScopedRoute, tags=list(resource.tags or (resource.plural,)))
+    collection = f"/api/{{user_id}}/{resource.plural}"
+    item = f"{collection}/{{{resource.item_id}}}"
+    name, plural = resource.name, resource.plural
+    item_id_path = Annotated[uuid.UUID, Path(description=f"The {name}'s id.")]
+    ids: dict[str, Any] = {"user_id": UserIdPath, resource.item_id: item_id_path}
+    security: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+
+    def body(schema: type[BaseModel]) -> Any:
+        return Annotated[schema, Body()]
+
+    def add(path: str, endpoint: Endpoint, method: str, op: str, summary: str, **kw: Any) -> None:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            operation_id=op,
+            summary=summary,
+            openapi_extra=security,
+            **kw,
+        )
+
+    query_model = list_query_model(resource)
+    add(
+        collection,
+        _with_parameters(ops.list, user_id=UserIdPath, query=Annotated[query_model, Query()]),
+        "GET",
+        f"list_{plural}",
+        f"List your {plural}",
+        response_model=resource.page,
+        status_code=200,
+        responses=problem_responses(401, 403, 422),
+    )
+    add(
+        collection,
+        _with_parameters(ops.create, user_id=UserIdPath, payload=body(resource.create)),
+        "POST",
+        f"create_{name}",
+        f"Create a {name}",
+        response_model=resource.read,
+        status_code=201,
+        responses={
+            201: {
+                "headers": {
+                    "Location": {"description": "URL of the new item", "schema": {"type": "string"}}
+                }
+            },
+            **problem_responses(400, 401, 403, 409, 413, 415, 422),
+        },
+    )
+    add(
+        item,
+        _with_parameters(ops.get, **ids),
+        "GET",
+        f"get_{name}",
+        f"Get a {name}",
+        response_model=resource.read,
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    add(
+        item,
+        _with_parameters(ops.replace, **ids, payload=body(resource.replace)),
+        "PUT",
+        f"replace_{name}",
+        f"Replace a {name} (never creates one)",
+        response_model=resource.read,
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+    add(
+        item,
+        _with_parameters(ops.patch, **ids, payload=body(resource.patch)),
+        "PATCH",
+        f"update_{name}",
+        f"Change some fields of a {name}",
+        response_model=resource.read,
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    )
+    add(
+        item,
+        _with_parameters(ops.delete, **ids),
+        "DELETE",
+        f"delete_{name}",
+        f"Delete a {name}",
+        status_code=204,
+        response_class=Response,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    return router

@@ -1,0 +1,120 @@
+"""Database engines: URL normalisation (Neon, SQLite), driver options, schema migration."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from api.errors import ApiError, Conflict, DatabaseError, ServiceUnavailable
+from api.settings import Settings
+
+log = logging.getLogger("todo_api.db")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalize_url(url: str) -> str:
+    """Accept URLs as users paste them and pick the async driver.
+
+    `postgres://` and `postgresql://` (Neon's console) become psycopg 3; libpq options such
+    as `sslmode` and `channel_binding` pass through. `sqlite:///file` becomes aiosqlite.
+    """
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise ValueError(f"unsupported DATABASE_URL scheme {scheme!r}: use postgresql:// or sqlite://")
+
+
+def is_sqlite(url: str) -> bool:
+    return normalize_url(url).startswith("sqlite")
+
+
+def _is_pgbouncer(url: str) -> bool:
+    host = make_url(url).host or ""
+    return "-pooler" in host
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = normalize_url(settings.database_url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    connect_args: dict[str, object] = {"connect_timeout": settings.db_connect_timeout_seconds}
+    if _is_pgbouncer(url):
+        # PgBouncer in transaction mode cannot keep server-side prepared statements.
+        connect_args["prepare_threshold"] = None
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_recycle=300,
+        connect_args=connect_args,
+        hide_parameters=True,
+    )
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    # `timeout`: how long a writer waits for another writer's lock before "database is
+    # locked" (reported as 503, retryable).
+    engine = create_async_engine(
+        url, pool_size=5, connect_args={"timeout": 5}, hide_parameters=True
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # WAL lets readers run beside the writer; FULL sync makes an acknowledged write
+        # survive a crash; foreign keys are off by default in SQLite.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    # ConfigParser treats % as interpolation; URL-encoded passwords contain it.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _upgrade(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")
+
+
+async def migrate(database_url: str) -> None:
+    """Bring the schema to the newest revision (Alembic runs its own event loop)."""
+    await asyncio.to_thread(_upgrade, database_url)
+
+
+def database_error(exc: SQLAlchemyError) -> ApiError:
+    """Database failures in the taxonomy; the driver's text stays in the server log."""
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with existing data.")
+    if isinstance(exc, OperationalError | InterfaceError | SQLAlchemyTimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        log.warning("database unavailable: %s", type(cause).__name__)
+        return ServiceUnavailable("The database is unavailable; retry shortly.")
+    log.error("database error", exc_info=exc)
+    return DatabaseError("The database could not complete the request.")

@@ -1,0 +1,206 @@
+"""The error taxonomy: domain exceptions and their problem+json (RFC 9457) rendering."""
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """Every error body. `code` is stable and meant for programs; `detail` for people."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: list[FieldError] | None = None
+
+
+class ApiError(Exception):
+    """Base of every error the API reports on purpose; one handler renders them all."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    default_headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        errors: Sequence[FieldError] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = {**self.default_headers, **(headers or {})}
+        self.errors = errors
+
+
+class AuthMissing(ApiError):
+    status, code = 401, "AUTH_MISSING"
+    default_headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class AuthInvalid(ApiError):
+    status, code = 401, "AUTH_INVALID"
+    default_headers: ClassVar[Mapping[str, str]] = {
+        "WWW-Authenticate": 'Bearer error="invalid_token"'
+    }
+
+
+class AuthForbidden(ApiError):
+    status, code = 403, "AUTH_FORBIDDEN"
+
+
+class BadRequest(ApiError):
+    status, code = 400, "VALIDATION_ERROR"
+
+
+class ValidationFailed(ApiError):
+    status, code = 422, "VALIDATION_ERROR"
+
+
+class NotFound(ApiError):
+    status, code = 404, "NOT_FOUND"
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, "METHOD_NOT_ALLOWED"
+
+
+class Conflict(ApiError):
+    status, code = 409, "CONFLICT"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "RATE_LIMITED"
+
+
+class DatabaseError(ApiError):
+    status, code = 500, "DATABASE_ERROR"
+
+
+class InternalError(ApiError):
+    status, code = 500, "INTERNAL_ERROR"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "SERVICE_UNAVAILABLE"
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "5"}
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def problem_response(request: Request, error: ApiError) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(error.status).phrase,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id_of(request),
+    }
+    if error.errors is not None:
+        body["errors"] = [e.model_dump() for e in error.errors]
+    return Response(
+        orjson.dumps(body), error.status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    cls.status: cls
+    for cls in (BadRequest, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+}
+
+
+def _from_http_exception(exc: StarletteHTTPException) -> ApiError:
+    """Framework errors (unknown route, wrong method...) in the same envelope."""
+    cls = _BY_STATUS.get(exc.status_code, InternalError)
+    detail = {
+        404: "No such endpoint.",
+        405: "Method not allowed on this endpoint.",
+    }.get(exc.status_code, "The request could not be processed.")
+    # Only headers the client needs (e.g. Allow) ride along; nothing else leaks.
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    return cls(detail, headers=headers)
+
+
+def _from_validation_error(exc: RequestValidationError) -> ApiError:
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return BadRequest("The request body is not valid JSON.")
+    errors = [
+        FieldError(loc=[p for p in e.get("loc", ()) if isinstance(p, str | int)], msg=str(e["msg"]))
+        for e in raw
+    ]
+    return ValidationFailed("The request does not match the schema.", errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return problem_response(request, exc)
+
+    async def on_http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(request, _from_http_exception(exc))
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(request, _from_validation_error(exc))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        return problem_response(request, InternalError("An unexpected error occurred."))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "Missing or invalid bearer token.",
+    403: "The path names another user.",
+    404: "No such item (or it belongs to someone else).",
+    409: "Conflicts with existing data.",
+    413: "The body is too large.",
+    415: "The body is not JSON.",
+    422: "The request does not match the schema.",
+    429: "Too many requests; see Retry-After.",
+    500: "Unexpected server or database error.",
+    503: "The database or key server is unavailable; see Retry-After.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses (500 and 503 can happen anywhere)."""
+    return {
+        status: {"model": Problem, "description": _DESCRIPTIONS[status]}
+        for status in sorted({*statuses, 500, 503})
+    }

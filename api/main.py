@@ -1,0 +1,87 @@
+"""The application factory: `create_app(settings)`; `app` is what ASGI servers load."""
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from api.auth.setup import build_verifier, resolve_secret
+from api.crud import CrudResource, crud_router
+from api.db import create_engine, is_sqlite, migrate
+from api.errors import install_error_handlers
+from api.observability import RequestContextMiddleware, configure_logging
+from api.openapi import contract
+from api.resources import RESOURCES
+from api.runtime import Runtime
+from api.settings import Settings
+
+log = logging.getLogger("todo_api")
+
+API_VERSION = "1.0.0"
+
+
+def create_app(
+    settings: Settings | None = None, resources: Sequence[CrudResource] = RESOURCES
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    secret = resolve_secret(settings)
+    engine = create_engine(settings)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=False)
+    verifier = build_verifier(settings, secret, http)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if is_sqlite(settings.database_url):
+            await migrate(settings.database_url)  # the embedded default keeps itself current
+        yield
+        await http.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="todo-api",
+        version=API_VERSION,
+        description="Each person's tasks, behind their Better Auth (or built-in) JWT.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.runtime = Runtime(
+        settings=settings,
+        engine=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        verifier=verifier,
+    )
+    for resource in resources:
+        app.include_router(crud_router(resource))
+    install_error_handlers(app)
+    app.openapi = lambda: contract(app)  # type: ignore[method-assign]
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["Location", "ETag", "X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.main:app` is built on first access, so importing this module (tests, tools)
+    # never reads the environment or touches a database.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

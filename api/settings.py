@@ -1,0 +1,46 @@
+"""Configuration from the environment (and `.env`); `create_app` is its only reader."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./todo.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_connect_timeout_seconds: int = Field(default=3, ge=1)
+
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: str = ".jwt_secret"  # noqa: S105 (a path, not a secret)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    better_auth_url: str | None = None
+    jwt_jwks_url: str | None = None
+    auth_builtin_users: bool = True
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    redis_url: str | None = None
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"

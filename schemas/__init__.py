@@ -1,0 +1,1 @@
+"""The data contract: tables and request/response models, free of any web framework."""

@@ -1,0 +1,75 @@
+"""Column and field types shared by every resource: ids, UTC timestamps, safe text."""
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, PlainSerializer
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 v7), so new rows append to the primary-key index."""
+    unix_ms = time.time_ns() // 1_000_000
+    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
+    return uuid.UUID(int=value)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on PostgreSQL and SQLite alike.
+
+    SQLite has no timezone type and hands back naive values; they are stored as UTC,
+    so the zone is restored on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _rfc3339_utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+UtcTimestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339_utc, return_type=str, when_used="json"),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+"""A timestamp rendered RFC 3339 with `Z`, whatever database it came from."""
+
+# Control characters (C0, DEL, C1) never belong in user text. Titles are one line;
+# descriptions may keep tabs and line breaks. The rules are `pattern`s, so they show in
+# the OpenAPI schema and generated clients know them before sending.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_CONTROL_BUT_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+ONE_LINE_VISIBLE = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+"""One line with at least one visible character."""
+MULTI_LINE = rf"^[^{_CONTROL_BUT_BREAKS}]*$"
+"""Any text without control characters other than tab, LF and CR."""
+
+strip = AfterValidator(str.strip)
+"""Stored without surrounding white space; limits apply to the text as sent."""

@@ -1,0 +1,43 @@
+"""Helpers the tests share: tokens, and a client acting as one user."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+def make_token(sub: str, *, secret: str = TEST_SECRET, lifetime: int = 600, **claims: Any) -> str:
+    now = int(time.time())
+    payload: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + lifetime, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+@dataclass(frozen=True)
+class User:
+    """A client acting as `user_id`, with helpers for its own task URLs."""
+
+    client: httpx.AsyncClient
+    user_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def url(self, plural: str = "tasks", item_id: str | None = None) -> str:
+        base = f"/api/{self.user_id}/{plural}"
+        return base if item_id is None else f"{base}/{item_id}"
+
+    async def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return await self.client.request(method, url, headers=headers, **kw)
+
+    async def create(self, plural: str = "tasks", **body: Any) -> dict[str, Any]:
+        response = await self.request("POST", self.url(plural), json=body)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
