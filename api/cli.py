@@ -15,7 +15,7 @@ from api.settings import Settings
 def openapi_document() -> str:
     """The contract as committed in openapi_snapshot.json (stable key order)."""
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url="sqlite:///never-opened.db",  # no request is served
         jwt_secret="x" * 32,
         log_level="WARNING",

@@ -134,20 +134,33 @@ def problem_response(request: Request, error: ApiError) -> Response:
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+    for cls in (
+        BadRequest,
+        AuthInvalid,
+        AuthForbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        RateLimited,
+    )
 }
+_ROUTING_DETAILS = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
 
 
 def _from_http_exception(exc: StarletteHTTPException) -> ApiError:
-    """Framework errors (unknown route, wrong method...) in the same envelope."""
+    """Framework and library errors (unknown route, fastapi-users' codes such as
+    LOGIN_BAD_CREDENTIALS) in the same envelope. Their string details are written for
+    clients; anything else is replaced by a generic sentence."""
     cls = _BY_STATUS.get(exc.status_code, InternalError)
-    detail = {
-        404: "No such endpoint.",
-        405: "Method not allowed on this endpoint.",
-    }.get(exc.status_code, "The request could not be processed.")
+    detail = _ROUTING_DETAILS.get(exc.status_code)
+    if detail is None:
+        detail = exc.detail if isinstance(exc.detail, str) and cls is not InternalError else None
     # Only headers the client needs (e.g. Allow) ride along; nothing else leaks.
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
-    return cls(detail, headers=headers)
+    return cls(detail or "The request could not be processed.", headers=headers)
 
 
 def _from_validation_error(exc: RequestValidationError) -> ApiError:

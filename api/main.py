@@ -9,11 +9,13 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from api.auth.setup import build_verifier, resolve_secret
+from api.auth.users import install_builtin_users
 from api.crud import CrudResource, crud_router
 from api.db import create_engine, is_sqlite, migrate
 from api.errors import install_error_handlers
 from api.observability import RequestContextMiddleware, configure_logging
 from api.openapi import contract
+from api.ratelimit import MemoryRateLimiter
 from api.resources import RESOURCES
 from api.runtime import Runtime
 from api.settings import Settings
@@ -55,6 +57,8 @@ def create_app(
     )
     for resource in resources:
         app.include_router(crud_router(resource))
+    if settings.auth_builtin_users:
+        install_builtin_users(app, engine, secret, settings.jwt_issuer, MemoryRateLimiter())
     install_error_handlers(app)
     app.openapi = lambda: contract(app)  # type: ignore[method-assign]
     if settings.cors_origins:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     better_auth_url: str | None = None
     jwt_jwks_url: str | None = None
+    # An unknown `kid` refetches the key set at most this often (a new signing key is
+    # picked up within this time; forged kids cannot hammer the key server).
+    jwks_refetch_cooldown_seconds: float = Field(default=30.0, ge=0)
     auth_builtin_users: bool = True
 
     cors_origins: Annotated[list[str], NoDecode] = []

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
-import schemas.task  # noqa: F401  (registers the table)
+import schemas.task
+import schemas.user  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -58,9 +58,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate(dsn: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    tables = sql.SQL(", ").join(sql.Identifier(t.name) for t in metadata.sorted_tables)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {tables} CASCADE")  # type: ignore[arg-type]
+        conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
 
 
 @pytest.fixture(params=ENGINES)
@@ -85,7 +85,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
         "log_level": "WARNING",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]

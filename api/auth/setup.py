@@ -40,6 +40,7 @@ def build_verifier(settings: Settings, secret: str, client: httpx.AsyncClient) -
                 issuer=settings.jwt_issuer or base,
                 audience=settings.jwt_audience or base,
                 client=client,
+                refetch_cooldown_seconds=settings.jwks_refetch_cooldown_seconds,
             )
         )
     for source in sources:

@@ -46,7 +46,9 @@ class CrudResource:
 
     @property
     def sql_table(self) -> Table:
-        table = self.table if isinstance(self.table, Table) else getattr(self.table, "__table__", None)
+        table = (
+            self.table if isinstance(self.table, Table) else getattr(self.table, "__table__", None)
+        )
         if not isinstance(table, Table):
             raise DeclarationError(f"resource {self.name!r}: {self.table!r} is not a table")
         return table

@@ -1,0 +1,37 @@
+"""Fixed-window request counters: in memory per process (Redis-backed ones come later)."""
+
+import math
+import time
+from typing import Protocol
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        """Count one request; None if within `limit`, else seconds until the window ends."""
+        ...
+
+
+class MemoryRateLimiter:
+    """Per-process counters. Memory is bounded: expired windows are dropped as it fills."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._max_keys = max_keys
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        now = time.monotonic()
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= window_seconds:
+            start, count = now, 0
+        count += 1
+        if len(self._windows) >= self._max_keys and key not in self._windows:
+            self._evict(now, window_seconds)
+        self._windows[key] = (start, count)
+        if count > limit:
+            return max(1, math.ceil(start + window_seconds - now))
+        return None
+
+    def _evict(self, now: float, window_seconds: int) -> None:
+        self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window_seconds}
+        if len(self._windows) >= self._max_keys:
+            self._windows.clear()  # under a flood, forgetting beats growing without bound
