@@ -56,8 +56,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return _sqlite_engine(url)
     connect_args: dict[str, object] = {"connect_timeout": settings.db_connect_timeout_seconds}
     if _is_pgbouncer(url):
-        # PgBouncer in transaction mode cannot keep server-side prepared statements.
+        # PgBouncer in transaction mode cannot keep server-side prepared statements, and
+        # it refuses startup parameters it does not know (`options`), so no statement
+        # timeout from here: set it on the role (ALTER ROLE ... SET statement_timeout).
         connect_args["prepare_threshold"] = None
+    elif settings.db_statement_timeout_ms:
+        # A query stuck on a lock or a slow plan is canceled by the server (QueryCanceled,
+        # an OperationalError: 503) instead of holding a pooled connection indefinitely.
+        # Options already in the URL (Neon's `endpoint=...`) are kept and, coming later, win.
+        timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        pasted = make_url(url).query.get("options")
+        connect_args["options"] = f"{timeout} {pasted}" if isinstance(pasted, str) else timeout
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,

@@ -1,5 +1,7 @@
 """The error taxonomy: domain exceptions and their problem+json (RFC 9457) rendering."""
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -87,6 +89,14 @@ class Conflict(ApiError):
     status, code = 409, "CONFLICT"
 
 
+class PreconditionFailed(ApiError):
+    status, code = 412, "PRECONDITION_FAILED"
+
+
+class PreconditionRequired(ApiError):
+    status, code = 428, "PRECONDITION_REQUIRED"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "PAYLOAD_TOO_LARGE"
 
@@ -148,19 +158,41 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     )
 }
 _ROUTING_DETAILS = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
+# fastapi-users answers 400 for a taken e-mail; it is a conflict with existing data.
+_CONFLICT_CODES = frozenset({"REGISTER_USER_ALREADY_EXISTS", "UPDATE_USER_EMAIL_ALREADY_EXISTS"})
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def _from_http_exception(exc: StarletteHTTPException) -> ApiError:
+def _from_http_exception(request: Request, exc: StarletteHTTPException) -> ApiError:
     """Framework and library errors (unknown route, fastapi-users' codes such as
     LOGIN_BAD_CREDENTIALS) in the same envelope. Their string details are written for
     clients; anything else is replaced by a generic sentence."""
     cls = _BY_STATUS.get(exc.status_code, InternalError)
+    if exc.status_code == 400 and isinstance(exc.detail, str) and exc.detail in _CONFLICT_CODES:
+        cls = Conflict
     detail = _ROUTING_DETAILS.get(exc.status_code)
     if detail is None:
         detail = exc.detail if isinstance(exc.detail, str) and cls is not InternalError else None
     # Only headers the client needs (e.g. Allow) ride along; nothing else leaks.
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    if exc.status_code == 405:
+        headers = {"Allow": _allowed_methods(request) or headers.get("Allow", "")}
     return cls(detail or "The request could not be processed.", headers=headers)
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the contract declares for the requested path: the router reports
+    only those of the first route whose path matched."""
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _path_pattern(template).fullmatch(request.url.path):
+            return ", ".join(m.upper() for m in operations if m in _HTTP_METHODS)
+    return None
+
+
+@functools.cache
+def _path_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
 
 
 def _from_validation_error(exc: RequestValidationError) -> ApiError:
@@ -181,7 +213,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(request, _from_http_exception(exc))
+        return problem_response(request, _from_http_exception(request, exc))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -201,10 +233,12 @@ _DESCRIPTIONS = {
     401: "Missing or invalid bearer token.",
     403: "The path names another user.",
     404: "No such item (or it belongs to someone else).",
-    409: "Conflicts with existing data.",
+    409: "Conflicts with existing data (or a limit was reached).",
+    412: "`If-Match` does not match the current ETag.",
     413: "The body is too large.",
     415: "The body is not JSON.",
     422: "The request does not match the schema.",
+    428: "This resource requires `If-Match`.",
     429: "Too many requests; see Retry-After.",
     500: "Unexpected server or database error.",
     503: "The database or key server is unavailable; see Retry-After.",
@@ -212,8 +246,8 @@ _DESCRIPTIONS = {
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses (500 and 503 can happen anywhere)."""
+    """OpenAPI `responses` for these error statuses (429, 500 and 503 can happen anywhere)."""
     return {
         status: {"model": Problem, "description": _DESCRIPTIONS[status]}
-        for status in sorted({*statuses, 500, 503})
+        for status in sorted({*statuses, 429, 500, 503})
     }

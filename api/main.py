@@ -13,9 +13,10 @@ from api.auth.users import install_builtin_users
 from api.crud import CrudResource, crud_router
 from api.db import create_engine, is_sqlite, migrate
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimitMiddleware
 from api.observability import RequestContextMiddleware, configure_logging
 from api.openapi import contract
-from api.ratelimit import MemoryRateLimiter
+from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.resources import RESOURCES
 from api.runtime import Runtime
 from api.settings import Settings
@@ -34,6 +35,7 @@ def create_app(
     engine = create_engine(settings)
     http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=False)
     verifier = build_verifier(settings, secret, http)
+    limiter = RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +44,8 @@ def create_app(
         yield
         await http.aclose()
         await engine.dispose()
+        if isinstance(limiter, RedisRateLimiter):
+            await limiter.close()
 
     app = FastAPI(
         title="todo-api",
@@ -53,12 +57,14 @@ def create_app(
     app.state.runtime = Runtime(
         settings=settings,
         engine=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        transactional=engine,
         verifier=verifier,
+        limiter=limiter,
     )
     for resource in resources:
         app.include_router(crud_router(resource))
     if settings.auth_builtin_users:
-        install_builtin_users(app, engine, secret, settings.jwt_issuer, MemoryRateLimiter())
+        install_builtin_users(app, engine, secret, settings.jwt_issuer, limiter)
     install_error_handlers(app)
     app.openapi = lambda: contract(app)  # type: ignore[method-assign]
     if settings.cors_origins:
@@ -77,6 +83,7 @@ def create_app(
             expose_headers=["Location", "ETag", "X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -5,11 +5,38 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.auth.users import LOGIN_FIELD_LIMITS, LOGIN_PATH
 from api.errors import PROBLEM_MEDIA_TYPE
+
+PROBLEM_REF = "#/components/schemas/Problem"
+# fastapi-users declares its own error model and only some of the statuses its routes
+# answer; through api.errors every one of them is a problem. Keyed by (method, path).
+_ACCOUNT_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("post", LOGIN_PATH): (400, 413, 422, 429),
+    ("post", "/auth/jwt/logout"): (401,),
+    ("post", "/auth/register"): (400, 409, 413, 422),
+    ("get", "/users/me"): (401,),
+    ("patch", "/users/me"): (400, 401, 409, 413, 422),
+    ("get", "/users/{id}"): (401, 403, 404),
+    ("patch", "/users/{id}"): (400, 401, 403, 404, 409, 413, 422),
+    ("delete", "/users/{id}"): (401, 403, 404),
+}
+_ALWAYS = (500, 503)  # the database (or key server) can fail under any route
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ErrorModel")
+_SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A Better Auth JWT, or an HS256 token signed with JWT_SECRET.",
+    }
+}
 
 
 def contract(app: FastAPI) -> dict[str, Any]:
-    """Error bodies are problem+json; generated routes need a bearer token."""
+    """Error bodies are problems; every status a route answers is declared; query
+    parameters are the plain types a query string can carry; generated routes need a
+    bearer token, the built-in account routes a token from the login route."""
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title,
@@ -17,19 +44,92 @@ def contract(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
         )
-        for path_item in document.get("paths", {}).values():
-            for operation in path_item.values():
-                for status, response in operation.get("responses", {}).items():
-                    content = response.get("content", {})
-                    if status[0] in "45" and "application/json" in content:
-                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-        document.setdefault("components", {})["securitySchemes"] = {
-            "bearerAuth": {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "JWT",
-                "description": "A Better Auth JWT, or an HS256 token signed with JWT_SECRET.",
-            }
+        for path, path_item in document.get("paths", {}).items():
+            for method, operation in path_item.items():
+                _declare_account_route(operation, method, path)
+                _problem_bodies(operation)
+                _plain_query_parameters(operation)
+        _bound_account_inputs(document)
+        components = document.setdefault("components", {})
+        # Merged, not replaced: fastapi-users' OAuth2 scheme names the login route.
+        components["securitySchemes"] = {
+            **components.get("securitySchemes", {}),
+            **_SECURITY_SCHEMES,
         }
+        _drop_unused_schemas(components)
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def _declare_account_route(operation: dict[str, Any], method: str, path: str) -> None:
+    statuses = _ACCOUNT_ROUTE_ERRORS.get((method, path))
+    if statuses is None:
+        return
+    responses = operation["responses"]
+    for status in (*statuses, *_ALWAYS):
+        responses.setdefault(str(status), {"description": _ERROR_DESCRIPTIONS[status]})
+    if path == "/auth/jwt/logout":
+        # Bearer tokens cannot be revoked by the server: logout answers 204, no body.
+        responses.pop("200", None)
+        responses["204"] = {"description": "Nothing to do server-side; drop the token."}
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The body is malformed, or the credentials are wrong.",
+    401: "Missing or invalid bearer token.",
+    403: "Only a superuser may do this.",
+    404: "No such user.",
+    409: "A user with this e-mail already exists.",
+    413: "The body is too large.",
+    422: "The request does not match the schema.",
+    429: "Too many login attempts; see Retry-After.",
+    500: "Unexpected server or database error.",
+    503: "The database is unavailable; see Retry-After.",
+}
+
+
+def _problem_bodies(operation: dict[str, Any]) -> None:
+    """Every 4xx/5xx body is a problem (api.errors renders them all), whatever model or
+    examples the route declared."""
+    for status, response in operation.get("responses", {}).items():
+        if status[0] in "45":
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
+
+
+def _plain_query_parameters(operation: dict[str, Any]) -> None:
+    """`X | None` query parameters become plain `X`: a query string cannot carry null,
+    leaving the parameter out is how a client says "none"."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        variants = schema.get("anyOf")
+        if parameter.get("in") != "query" or not variants:
+            continue
+        concrete = [v for v in variants if v.get("type") != "null"]
+        if len(concrete) == 1 and len(concrete) < len(variants):
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            parameter["schema"] = {**concrete[0], **rest}
+
+
+def _bound_account_inputs(document: dict[str, Any]) -> None:
+    """Bounds fastapi-users does not state: a user id is a UUID, and login fields are
+    required non-empty (an empty form field is a missing one) and never longer than a
+    registered account's."""
+    for method in ("get", "patch", "delete"):
+        operation = document["paths"].get("/users/{id}", {}).get(method)
+        for parameter in operation.get("parameters", []) if operation else ():
+            if parameter["name"] == "id":
+                parameter["schema"] = {**parameter["schema"], "format": "uuid", "maxLength": 36}
+    login = document["paths"].get(LOGIN_PATH, {}).get("post")
+    if login is None:
+        return
+    body_ref = login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    body = document["components"]["schemas"][body_ref["$ref"].rsplit("/", 1)[-1]]
+    for field, (minimum, maximum) in LOGIN_FIELD_LIMITS.items():
+        body["properties"][field] |= {"minLength": minimum, "maxLength": maximum}
+
+
+def _drop_unused_schemas(components: dict[str, Any]) -> None:
+    """FastAPI's own error models are replaced by the problem everywhere."""
+    schemas = components.get("schemas", {})
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        schemas.pop(name, None)

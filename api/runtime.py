@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from api.auth.verifier import TokenVerifier
+from api.ratelimit import RateLimiter
 from api.settings import Settings
 
 
@@ -13,7 +14,9 @@ from api.settings import Settings
 class Runtime:
     settings: Settings
     engine: AsyncEngine  # autocommit: every statement commits before the response
+    transactional: AsyncEngine  # same pool, for the few multi-statement transactions
     verifier: TokenVerifier
+    limiter: RateLimiter
 
 
 def runtime_of(request: Request) -> Runtime:

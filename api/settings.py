@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=3, ge=1)
+    # A statement running (or waiting on a lock) longer is canceled and answered 503; 0: none.
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
 
     jwt_secret: SecretStr | None = None
     jwt_secret_file: str = ".jwt_secret"  # noqa: S105 (a path, not a secret)
@@ -30,8 +32,9 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = []
     redis_url: str | None = None
-    rate_limit_per_minute: int = Field(default=0, ge=0)
+    rate_limit_per_minute: int = Field(default=600, ge=0)  # per user; 0 disables
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    max_items_per_user: int = Field(default=50_000, ge=0)  # per resource; 0: no cap
 
     host: str = "127.0.0.1"
     port: int = 8000

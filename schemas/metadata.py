@@ -2,6 +2,8 @@
 
 from sqlmodel import SQLModel
 
+# Imported for their side effect: each registers its tables on SQLModel.metadata.
+import schemas.idempotency
 import schemas.task
 import schemas.user  # noqa: F401
 

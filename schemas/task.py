@@ -28,6 +28,7 @@ class Task(SQLModel, table=True):
     completed_at: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)
     created_at: datetime = ColumnField(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = ColumnField(sa_type=UTCDateTime, nullable=False)
+    version: int = ColumnField(default=1, nullable=False)
 
 
 Title = Annotated[
@@ -76,6 +77,7 @@ class TaskResponse(BaseModel):
     completed_at: UtcTimestamp | None
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
+    version: int = Field(description="Increases with every change; the ETag is derived from it.")
 
 
 class TaskListResponse(BaseModel):

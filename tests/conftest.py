@@ -83,6 +83,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "jwt_secret": TEST_SECRET,
         "log_level": "WARNING",
+        "rate_limit_per_minute": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

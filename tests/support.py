@@ -41,3 +41,12 @@ class User:
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()
         return created
+
+    async def items(self, plural: str = "tasks") -> list[dict[str, Any]]:
+        """Everything this user has, straight from the API (to check what changed)."""
+        response = await self.request("GET", self.url(plural), params={"limit": 100})
+        assert response.status_code == 200, response.text
+        page: dict[str, Any] = response.json()
+        assert page["count"] <= 100, "items() reads one page; keep test data small"
+        items: list[dict[str, Any]] = page[plural]
+        return items

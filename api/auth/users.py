@@ -13,6 +13,7 @@ from fastapi_users import BaseUserManager, FastAPIUsers, UUIDIDMixin, schemas
 from fastapi_users.authentication import AuthenticationBackend, BearerTransport, JWTStrategy
 from fastapi_users.jwt import generate_jwt
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.errors import RateLimited
@@ -24,6 +25,12 @@ LOGIN_PATH = "/auth/jwt/login"
 LOGIN_LIMIT_PER_ACCOUNT = 10  # per window
 LOGIN_LIMIT_PER_ADDRESS = 30
 LOGIN_WINDOW_SECONDS = 60
+EMAIL_MAX = 320  # the column's length
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+# Login fields: an empty form field is a missing one; longer values match no account.
+LOGIN_FIELD_LIMITS = {"username": (1, EMAIL_MAX), "password": (1, PASSWORD_MAX)}
+
+Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
 class UserRead(schemas.BaseUser[uuid.UUID]):
@@ -31,11 +38,11 @@ class UserRead(schemas.BaseUser[uuid.UUID]):
 
 
 class UserCreate(schemas.BaseUserCreate):
-    pass
+    password: Password
 
 
 class UserUpdate(schemas.BaseUserUpdate):
-    pass
+    password: Password | None = None
 
 
 class AccessTokenStrategy(JWTStrategy[User, uuid.UUID]):

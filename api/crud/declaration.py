@@ -12,7 +12,7 @@ Derive = Callable[[Mapping[str, Any], datetime, Table | None], Mapping[str, Any]
 """Columns computed from the written fields: (fields, now, table on update / None on
 insert) -> extra column values, which may be SQL expressions over the current row."""
 
-_SERVER_OWNED = ("id", "created_at", "updated_at")
+_SERVER_OWNED = ("id", "created_at", "updated_at", "version")
 
 
 class DeclarationError(ValueError):
@@ -21,7 +21,8 @@ class DeclarationError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class CrudResource:
-    """One resource type. The table needs `id`, `created_at`, `updated_at` and the owner."""
+    """One resource type. The table needs `id`, `created_at`, `updated_at`, `version`
+    (optimistic concurrency) and the owner column."""
 
     name: str  # singular, e.g. "task": operation ids and messages
     plural: str  # e.g. "tasks": path segment and the list key of `page`
@@ -37,6 +38,7 @@ class CrudResource:
     search: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
     derive: Derive | None = None
+    require_if_match: bool = False  # writes without `If-Match` get 428
     tags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -72,6 +74,8 @@ class CrudResource:
             unknown = set(schema.model_fields) - set(columns.keys())
             if unknown:
                 yield f"{role} schema {schema.__name__} has fields with no column {sorted(unknown)}"
+        if "version" not in self.read.model_fields:
+            yield f"read schema {self.read.__name__} must include version (for ETags)"
         missing = set(self.read.model_fields) - set(columns.keys())
         if missing:
             yield f"read schema {self.read.__name__} has fields without columns {sorted(missing)}"

@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from api.auth.bearer import authenticate
 from api.db import database_error
-from api.errors import AuthForbidden, UnsupportedMediaType
+from api.errors import AuthForbidden, RateLimited, UnsupportedMediaType
+from api.runtime import runtime_of
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -23,6 +24,18 @@ def _is_json(content_type: str | None) -> bool:
     return message.get_content_maintype() == "application" and (
         subtype == "json" or subtype.endswith("+json")
     )
+
+
+async def _count_request(request: Request, user_id: str) -> None:
+    runtime = runtime_of(request)
+    limit = runtime.settings.rate_limit_per_minute
+    if limit:
+        retry_after = await runtime.limiter.hit(f"user:{user_id}", limit, 60)
+        if retry_after is not None:
+            raise RateLimited(
+                f"More than {limit} requests in a minute; slow down.",
+                headers={"Retry-After": str(retry_after)},
+            )
 
 
 class OwnerScopedRoute(APIRoute):
@@ -37,6 +50,8 @@ class OwnerScopedRoute(APIRoute):
             principal = await authenticate(request)
             if request.path_params.get("user_id") != principal.subject:
                 raise AuthForbidden("You can only reach your own data.")
+            await _count_request(request, principal.subject)
+            # The body is read (and its size limit enforced, see api.limits) only now.
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("Send the body as `application/json`.")
             try:

@@ -3,13 +3,14 @@
 import inspect
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.crud.declaration import CrudResource
 from api.crud.guard import OwnerScopedRoute
+from api.crud.idempotency import KEY_PATTERN
 from api.crud.operations import Operations
 from api.errors import problem_responses
 from schemas.types import ONE_LINE_VISIBLE
@@ -19,6 +20,22 @@ MAX_OFFSET = 10_000
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
 
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description="Only if the item still has one of these ETags."),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description="304 if the item still has one of these ETags."),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=KEY_PATTERN,
+        description="Retries with the same key return the first response (kept 24 h).",
+    ),
+]
 UserIdPath = Annotated[
     str, Path(min_length=1, max_length=255, description="The caller's own id (`sub`).")
 ]
@@ -34,12 +51,22 @@ def _with_parameters(handler: Handler, **annotations: Any) -> Endpoint:
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
         *(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=annotation,
+                default=None if _optional(annotation) else inspect.Parameter.empty,
+            )
             for name, annotation in annotations.items()
         ),
     ]
     endpoint.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
     return endpoint
+
+
+def _optional(annotation: Any) -> bool:
+    """`Annotated[X | None, ...]` parameters (headers) may be left out."""
+    return type(None) in get_args(get_args(annotation)[0]) if get_args(annotation) else False
 
 
 def list_query_model(resource: CrudResource) -> type[BaseModel]:
@@ -73,6 +100,19 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
     )
 
 
+def _item_links(resource: CrudResource) -> dict[str, Any]:
+    """OpenAPI links from a created item to the operations on it (clients and stateful
+    fuzzers follow them with the new id)."""
+    parameters = {"user_id": "$request.path.user_id", resource.item_id: "$response.body#/id"}
+    return {
+        f"{verb.title()}{resource.name.title()}": {
+            "operationId": f"{verb}_{resource.name}",
+            "parameters": parameters,
+        }
+        for verb in ("get", "replace", "update", "delete")
+    }
+
+
 def crud_router(resource: CrudResource) -> APIRouter:
     ops = Operations(resource)
     router = APIRouter(route_class=OwnerScopedRoute, tags=list(resource.tags or (resource.plural,)))
@@ -100,7 +140,7 @@ def crud_router(resource: CrudResource) -> APIRouter:
     query_model = list_query_model(resource)
     add(
         collection,
-        _with_parameters(ops.list, user_id=UserIdPath, query=Annotated[query_model, Query()]),
+        _with_parameters(ops.list_items, user_id=UserIdPath, query=Annotated[query_model, Query()]),
         "GET",
         f"list_{plural}",
         f"List your {plural}",
@@ -110,7 +150,12 @@ def crud_router(resource: CrudResource) -> APIRouter:
     )
     add(
         collection,
-        _with_parameters(ops.create, user_id=UserIdPath, payload=body(resource.create)),
+        _with_parameters(
+            ops.create,
+            user_id=UserIdPath,
+            payload=body(resource.create),
+            idempotency_key=IdempotencyKey,
+        ),
         "POST",
         f"create_{name}",
         f"Create a {name}",
@@ -120,49 +165,53 @@ def crud_router(resource: CrudResource) -> APIRouter:
             201: {
                 "headers": {
                     "Location": {"description": "URL of the new item", "schema": {"type": "string"}}
-                }
+                },
+                "links": _item_links(resource),
             },
             **problem_responses(400, 401, 403, 409, 413, 415, 422),
         },
     )
     add(
         item,
-        _with_parameters(ops.get, **ids),
+        _with_parameters(ops.get, **ids, if_none_match=IfNoneMatch),
         "GET",
         f"get_{name}",
         f"Get a {name}",
         response_model=resource.read,
         status_code=200,
-        responses=problem_responses(401, 403, 404, 422),
+        responses={
+            304: {"description": "Not modified (If-None-Match)"},
+            **problem_responses(401, 403, 404, 422),
+        },
     )
     add(
         item,
-        _with_parameters(ops.replace, **ids, payload=body(resource.replace)),
+        _with_parameters(ops.replace, **ids, payload=body(resource.replace), if_match=IfMatch),
         "PUT",
         f"replace_{name}",
         f"Replace a {name} (never creates one)",
         response_model=resource.read,
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
     )
     add(
         item,
-        _with_parameters(ops.patch, **ids, payload=body(resource.patch)),
+        _with_parameters(ops.patch, **ids, payload=body(resource.patch), if_match=IfMatch),
         "PATCH",
         f"update_{name}",
         f"Change some fields of a {name}",
         response_model=resource.read,
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
     )
     add(
         item,
-        _with_parameters(ops.delete, **ids),
+        _with_parameters(ops.delete, **ids, if_match=IfMatch),
         "DELETE",
         f"delete_{name}",
         f"Delete a {name}",
         status_code=204,
         response_class=Response,
-        responses=problem_responses(401, 403, 404, 422),
+        responses=problem_responses(401, 403, 404, 412, 422, 428),
     )
     return router
