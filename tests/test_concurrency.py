@@ -19,7 +19,8 @@ async def test_etag_on_every_item_response_and_it_changes_with_writes(alice: Use
     got = await alice.request("GET", url)
     assert got.headers["etag"] == '"1"'
     patched = await alice.request("PATCH", url, json={"title": "u"})
-    assert patched.headers["etag"] == '"2"' and patched.json()["version"] == 2
+    assert patched.headers["etag"] == '"2"'
+    assert patched.json()["version"] == 2
     put = await alice.request("PUT", url, json={"title": "v"})
     assert put.headers["etag"] == '"3"'
 
@@ -30,7 +31,8 @@ async def test_if_none_match_gives_304_until_the_item_changes(alice: User) -> No
     for header in (tag, f"W/{tag}", f'"999", {tag}', "*"):
         r = await alice.request("GET", url, headers={"If-None-Match": header})
         assert r.status_code == 304, r.text
-        assert r.content == b"" and r.headers["etag"] == tag
+        assert r.content == b""
+        assert r.headers["etag"] == tag
     await alice.request("PATCH", url, json={"completed": True})
     r = await alice.request("GET", url, headers={"If-None-Match": tag})
     assert r.status_code == 200, r.text

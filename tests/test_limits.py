@@ -1,7 +1,7 @@
 """Resource limits: body size (413), per-user rate (429), items per user (409)."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import httpx
 import pytest
@@ -14,7 +14,9 @@ from tests.support import User, make_token
 LIMIT = 1024
 
 
-async def _client(database_url: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(
+    database_url: str, **overrides: object
+) -> AsyncGenerator[httpx.AsyncClient, None]:
     app = create_app(test_settings(database_url, **overrides))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
