@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
-    db_connect_timeout_seconds: int = Field(default=3, ge=1)
+    db_connect_timeout_seconds: int = Field(default=3, ge=2)  # libpq treats 1 as 2
     # A statement running (or waiting on a lock) longer is canceled and answered 503; 0: none.
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
 

@@ -14,6 +14,8 @@ from api.errors import AuthInvalid, ServiceUnavailable
 
 log = logging.getLogger("todo_api.auth")
 
+FETCH_DEADLINE_SECONDS = 4.0
+
 # Which algorithms each key type may verify; a token's `alg` must fit its key.
 _ALGORITHMS_BY_KEY = {
     ("OKP", "Ed25519"): frozenset({"EdDSA"}),
@@ -102,23 +104,46 @@ class JwksKeys:
 
     async def _fetch(self) -> dict[str, tuple[Any, frozenset[str]]] | None:
         try:
-            response = await self._client.get(self.url)
+            # One deadline for the whole fetch: httpx's timeouts are per read, and a key
+            # server trickling bytes would otherwise hold the lock (and its waiters).
+            async with asyncio.timeout(FETCH_DEADLINE_SECONDS):
+                response = await self._client.get(self.url)
             response.raise_for_status()
             documents = response.json()["keys"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(documents, list):
+                raise TypeError("`keys` is not a list")
+        except (httpx.HTTPError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            # Not a key set (an error page, `{"keys": null}`...): the last good set stays.
             log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
             return None
         keys: dict[str, tuple[Any, frozenset[str]]] = {}
-        for document in documents if isinstance(documents, list) else []:
+        for document in documents:
             if not isinstance(document, dict) or document.get("use", "sig") != "sig":
                 continue
             allowed = _algorithms_for(document)
             kid = document.get("kid")
             if not allowed or not isinstance(kid, str):
                 continue  # symmetric or unknown key types are never taken from a JWKS
-            try:
-                keys[kid] = (jwt.PyJWK(document, next(iter(sorted(allowed)))).key, allowed)
-            except (jwt.PyJWTError, ValueError, TypeError):
-                continue
+            key = _public_key(document, allowed)
+            if key is not None:
+                keys[kid] = (key, allowed)
         log.info("JWKS from %s: %d usable keys", self.url, len(keys))
         return keys
+
+
+def _public_key(document: dict[str, Any], allowed: frozenset[str]) -> Any:
+    """The key a JWK describes, or None (logged) when it must not verify anything."""
+    kid = document["kid"]
+    if "d" in document:
+        # Whoever read the key set could sign tokens with it; fail closed and say so.
+        log.error("JWKS key %r is a private key; ignored (the key server leaks it)", kid)
+        return None
+    try:
+        jwk = jwt.PyJWK(document, next(iter(sorted(allowed))))
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    weakness = jwk.Algorithm.check_key_length(jwk.key)
+    if weakness:
+        log.warning("JWKS key %r ignored: %s", kid, weakness)
+        return None
+    return jwk.key

@@ -39,12 +39,18 @@ class KeySource(Protocol):
         ...
 
 
-def audience_matches(claims: Mapping[str, Any], accepted: frozenset[str]) -> bool:
+def _audiences(claims: Mapping[str, Any]) -> list[str] | None:
+    """`aud` as a list of strings; None when absent or not a string or list of strings."""
     aud = claims.get("aud")
     values = [aud] if isinstance(aud, str) else aud
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        return False
-    return any(v in accepted for v in values)
+        return None
+    return values
+
+
+def audience_matches(claims: Mapping[str, Any], accepted: frozenset[str]) -> bool:
+    values = _audiences(claims)
+    return values is not None and any(v in accepted for v in values)
 
 
 class TokenVerifier:
@@ -112,4 +118,10 @@ class TokenVerifier:
             raise AuthInvalid("The token's subject is malformed.")
         if not isinstance(exp, int | float) or isinstance(exp, bool):
             raise AuthInvalid("The token's expiry is malformed.")
+        # A source that expects no issuer/audience does not look at them; their shape is
+        # still checked, so a malformed token is refused whichever source verified it.
+        if "iss" in claims and not isinstance(claims["iss"], str):
+            raise AuthInvalid("The token's issuer is malformed.")
+        if "aud" in claims and _audiences(claims) is None:
+            raise AuthInvalid("The token's audience is malformed.")
         return Principal(subject=sub, expires_at=int(exp))
