@@ -1,6 +1,7 @@
 """Bearer token verification, hardened per RFC 8725: one pinned key source per algorithm."""
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ log = logging.getLogger("todo_api.auth")
 
 MAX_TOKEN_BYTES = 8 * 1024
 LEEWAY_SECONDS = 30
+VERIFIED_CACHE_SIZE = 4096
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256"})
 # Header parameters that would let the token choose its own key; never honoured.
 _KEY_IN_HEADER = frozenset({"jwk", "jku", "x5u", "x5c"})
@@ -60,8 +62,21 @@ class TokenVerifier:
     def __init__(self, sources: list[KeySource]) -> None:
         self.sources = sources
         self._by_algorithm = {alg: s for s in sources for alg in s.algorithms}
+        # Tokens already verified, until they expire: a client sends the same token with
+        # every request, and the signature and claims cannot change. Bounded, oldest out.
+        self._verified: dict[str, Principal] = {}
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and time.time() < known.expires_at + LEEWAY_SECONDS:
+            return known
+        principal = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = principal
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_BYTES:
             raise AuthInvalid("The token is too large.")
         header = self._header(token)
