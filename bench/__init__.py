@@ -1,0 +1,1 @@
+"""Load benchmark: the API against a minimal Starlette + raw SQL reference (not tests)."""

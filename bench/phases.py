@@ -1,0 +1,172 @@
+"""The benchmark's phases: ceiling, API against reference, table growth, several workers."""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import measure, parity, seed
+from bench.measure import Measure, Timing
+from bench.servers import Server, clean_env, memory_kib
+from bench.workload import DataFiles
+
+OPS = ("list", "get", "patch", "create")
+CONNECTIONS = (32, 1)
+CAP = 50_000  # MAX_ITEMS_PER_USER for both servers (the API's default)
+# The limiter still counts every request (its cost is measured) but never refuses one:
+# the scale checks send thousands of requests a minute as a single user.
+RATE_LIMIT = 10_000_000
+READY = "/api/ready/tasks"  # any answer (401) means the server is up
+Grid = dict[str, dict[str, dict[int, Measure]]]  # op -> server -> connections -> measure
+
+
+@dataclass(frozen=True)
+class Context:
+    timing: Timing
+    pool: int  # database connections per server process
+    secret: str
+    workdir: Path
+
+
+@dataclass
+class Results:
+    ceiling: dict[int, Measure] = field(default_factory=dict)
+    grid: Grid = field(default_factory=dict)
+    scale_users: dict[str, dict[str, Measure]] = field(default_factory=dict)  # server -> who
+    scale_rows: dict[str, dict[int, Measure]] = field(default_factory=dict)  # server -> rows
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)  # process -> VmRSS/VmHWM
+    workers: dict[str, Measure] = field(default_factory=dict)  # op -> measure
+    worker_memory: list[dict[str, int]] = field(default_factory=list)
+    access_log_lines: int = 0
+    parity: list[str] = field(default_factory=list)
+
+
+def api_server(dsn: str, ctx: Context, *, workers: int = 1, pool: int = 0) -> Server:
+    """The API with every feature on; its JSON access log goes to the log file."""
+    env = clean_env(
+        ENV="production",
+        DATABASE_URL=dsn,
+        JWT_SECRET=ctx.secret,
+        DB_POOL_SIZE=str(pool or ctx.pool),
+        MAX_ITEMS_PER_USER=str(CAP),
+        RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
+        LOG_LEVEL="INFO",
+    )
+    return Server("api", "api.main:app", env, ctx.workdir, workers=workers, ready_path=READY)
+
+
+def reference_server(dsn: str, ctx: Context) -> Server:
+    env = clean_env(
+        DATABASE_URL=dsn,
+        JWT_SECRET=ctx.secret,
+        DB_POOL_SIZE=str(ctx.pool),
+        MAX_ITEMS_PER_USER=str(CAP),
+    )
+    app = "bench.reference:create_app"
+    return Server("reference", app, env, ctx.workdir, factory=True, ready_path=READY)
+
+
+def _seconds(timing: Timing, connections: int) -> float:
+    return timing.seconds if connections > 1 else timing.seconds_one
+
+
+def _rounds(
+    servers: list[Server], run: Callable[[Server], Measure], rounds: int
+) -> dict[str, Measure]:
+    """Alternate the servers round by round, so a burst of other load hits both alike."""
+    runs: dict[str, list[Measure]] = {s.name: [] for s in servers}
+    for _ in range(rounds):
+        for server in servers:
+            runs[server.name].append(run(server))
+    return {name: measure.best(measured) for name, measured in runs.items()}
+
+
+def run_ceiling(results: Results, ctx: Context) -> None:
+    with Server("ceiling", "bench.ceiling:app", clean_env(), ctx.workdir) as server:
+        measure.warm(server, None, None, ctx.timing.warmup)
+        for connections in CONNECTIONS:
+            seconds = _seconds(ctx.timing, connections)
+            run = _runner(None, None, None, connections, seconds)
+            results.ceiling[connections] = _rounds([server], run, ctx.timing.rounds)[server.name]
+        results.memory["ceiling"] = memory_kib(server.pid)
+
+
+def _operation(
+    results: Results,
+    servers: list[Server],
+    dataset: seed.Dataset,
+    data: Path,
+    op: str,
+    ctx: Context,
+) -> None:
+    """One operation on both servers; creates are removed after every run so each run
+    starts from the seeded table."""
+
+    def settle() -> None:
+        if op == "create":
+            seed.reset(dataset)
+
+    for server in servers:
+        measure.warm(server, op, data, ctx.timing.warmup)
+        settle()
+    grid = results.grid.setdefault(op, {s.name: {} for s in servers})
+    for connections in CONNECTIONS:
+        seconds = _seconds(ctx.timing, connections)
+
+        def run(server: Server, c: int = connections, t: float = seconds) -> Measure:
+            measured = measure.once(server, dataset.dsn, op, data, c, t)
+            settle()
+            return measured
+
+        for name, best in _rounds(servers, run, ctx.timing.rounds).items():
+            grid[name][connections] = best
+
+
+def _runner(
+    dsn: str | None, script: str | None, data: Path | None, connections: int, seconds: float
+) -> Callable[[Server], Measure]:
+    def run(server: Server) -> Measure:
+        return measure.once(server, dsn, script, data, connections, seconds)
+
+    return run
+
+
+def run_comparison(results: Results, dataset: seed.Dataset, files: DataFiles, ctx: Context) -> None:
+    with api_server(dataset.dsn, ctx) as api, reference_server(dataset.dsn, ctx) as ref:
+        servers = [api, ref]
+        results.parity = parity.check(api.url, ref.url, files.everyone)
+        for op in OPS:
+            _operation(results, servers, dataset, files.everyone, op, ctx)
+        for who, data in (("100 tasks", files.light), ("10,000 tasks", files.heavy)):
+            run = _runner(dataset.dsn, "list", data, 1, ctx.timing.seconds_one)
+            for name, best in _rounds(servers, run, ctx.timing.rounds).items():
+                results.scale_users.setdefault(name, {})[who] = best
+        for server in servers:
+            rows = results.scale_rows.setdefault(server.name, {})
+            rows[dataset.total] = results.grid["list"][server.name][1]
+            results.memory[server.name] = memory_kib(server.pid)
+        results.access_log_lines = api.log_lines()
+
+
+def run_big_table(results: Results, dataset: seed.Dataset, files: DataFiles, ctx: Context) -> None:
+    """List at 1 connection on the bigger table (regular users with 100 tasks each)."""
+    with api_server(dataset.dsn, ctx) as api, reference_server(dataset.dsn, ctx) as ref:
+        for server in (api, ref):
+            measure.warm(server, "list", files.everyone, ctx.timing.warmup)
+        run = _runner(dataset.dsn, "list", files.everyone, 1, ctx.timing.seconds_one)
+        for name, best in _rounds([api, ref], run, ctx.timing.rounds).items():
+            results.scale_rows.setdefault(name, {})[dataset.total] = best
+
+
+def run_workers(
+    results: Results, dataset: seed.Dataset, files: DataFiles, ctx: Context, workers: int
+) -> None:
+    """Several API workers, each pool sized to its share of 32 connections: throughput,
+    and the memory of every worker."""
+    pool = math.ceil(32 / workers)
+    with api_server(dataset.dsn, ctx, workers=workers, pool=pool) as api:
+        for op in ("list", "get"):
+            measure.warm(api, op, files.everyone, ctx.timing.warmup)
+            run = _runner(dataset.dsn, op, files.everyone, 32, ctx.timing.seconds)
+            results.workers[op] = _rounds([api], run, ctx.timing.rounds)[api.name]
+        results.worker_memory = [memory_kib(pid) for pid in api.worker_pids()]

@@ -1,0 +1,97 @@
+"""The reference server's database side: a small async connection pool and its SQL."""
+
+import asyncio
+from typing import Any
+
+import psycopg
+
+COLUMNS = (
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "version",
+)
+_SELECT = (
+    "id, user_id, title, description, completed, completed_at, created_at, updated_at, version"
+)
+
+LIST = """
+    SELECT id, user_id, title, description, completed, completed_at, created_at, updated_at,
+           version, count(*) OVER ()
+    FROM task WHERE user_id = %s ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s"""
+COUNT = "SELECT count(*) FROM task WHERE user_id = %s"
+GET = """
+    SELECT id, user_id, title, description, completed, completed_at, created_at, updated_at,
+           version
+    FROM task WHERE user_id = %s AND id = %s"""
+DELETE = "DELETE FROM task WHERE user_id = %s AND id = %s"
+# The API refuses a create past `MAX_ITEMS_PER_USER`, in the same statement; so does this.
+INSERT_CAPPED = """
+    INSERT INTO task (id, user_id, title, description, completed, completed_at, created_at,
+                      updated_at, version)
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, 1
+    WHERE (SELECT count(*) FROM task WHERE user_id = %s) < %s"""
+INSERT = """
+    INSERT INTO task (id, user_id, title, description, completed, completed_at, created_at,
+                      updated_at, version)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1)"""
+
+_updates: dict[tuple[str, ...], str] = {}
+
+
+def update_sql(fields: tuple[str, ...]) -> str:
+    """UPDATE for the fields a request sets (`completed_at` follows `completed`)."""
+    statement = _updates.get(fields)
+    if statement is None:
+        sets = [f"{name} = %({name})s" for name in fields]
+        if "completed" in fields:
+            sets.append(
+                "completed_at = CASE WHEN %(completed)s THEN coalesce(completed_at, %(now)s) END"
+            )
+        sets.append("updated_at = %(now)s, version = version + 1")
+        # Names come from the fixed set of writable columns, never from the request.
+        where = "user_id = %(owner)s AND id = %(id)s"
+        statement = f"UPDATE task SET {', '.join(sets)} WHERE {where} RETURNING {_SELECT}"  # noqa: S608
+        _updates[fields] = statement
+    return statement
+
+
+class Pool:
+    """A fixed set of autocommit connections handed out in turn: one statement each."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self._conninfo = conninfo
+        self._size = size
+        self._idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+
+    async def open(self) -> None:
+        for _ in range(self._size):
+            conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, options="-c TimeZone=UTC"
+            )
+            self._idle.put_nowait(conn)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self._idle.get_nowait().close()
+
+    async def rows(self, query: str, params: Any) -> list[tuple[Any, ...]]:
+        conn = await self._idle.get()
+        try:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+        finally:
+            self._idle.put_nowait(conn)
+
+    async def rowcount(self, query: str, params: Any) -> int:
+        conn = await self._idle.get()
+        try:
+            cursor = await conn.execute(query, params)
+            return cursor.rowcount
+        finally:
+            self._idle.put_nowait(conn)
