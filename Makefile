@@ -23,6 +23,12 @@ $(BETTER_AUTH)/node_modules/.package-lock.json: $(BETTER_AUTH)/package-lock.json
 run: install
 	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --no-access-log
 
+# Production: one process per core; DB_POOL_SIZE is per worker (see README, "Serving").
+WORKERS ?= $(shell nproc)
+serve: install
+	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		--no-access-log --proxy-headers --timeout-graceful-shutdown 20
+
 test: install $(BETTER_AUTH)/node_modules/.package-lock.json
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
@@ -47,3 +53,29 @@ lock: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage $(BETTER_AUTH)/node_modules
+
+# A long fuzzing campaign: the in-process run (SQLite and PostgreSQL) and the CLI over
+# HTTP, with many more examples and a random seed, printed so a failure can be replayed
+# with FUZZ_SEED=<seed> make fuzz. `make test` runs the same fuzz tests, seeded and short.
+FUZZ_MAX_EXAMPLES ?= 500
+fuzz: install
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed: $$seed"; \
+	FUZZ_SEED=$$seed FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_TIMEOUT=14400 \
+		$(BIN)/pytest -p no:cacheprovider -s -x $(PYTEST_ARGS) \
+		tests/test_fuzz_contract.py tests/test_fuzz_http.py
+
+# TypeScript types generated from openapi_snapshot.json must type-check the example
+# client (tests/typescript; `make test` runs this too, as an interop test).
+TYPESCRIPT := tests/typescript
+.PHONY: typecheck-client
+$(TYPESCRIPT)/node_modules/.package-lock.json: $(TYPESCRIPT)/package-lock.json
+	cd $(TYPESCRIPT) && npm ci --no-audit --no-fund --loglevel=error
+
+typecheck-client: $(TYPESCRIPT)/node_modules/.package-lock.json
+	cd $(TYPESCRIPT) && npm run --silent check
+
+# API against a minimal Starlette + raw SQL reference under wrk (see bench/README.md);
+# BENCH_ARGS=--quick for a two-minute run.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -115,13 +115,28 @@ async def migrate(database_url: str) -> None:
     await asyncio.to_thread(_upgrade, database_url)
 
 
+# SQLite reports a missing table or a bad statement as OperationalError too (SQLITE_ERROR);
+# only these primary result codes mean "cannot be used right now, retry": BUSY, LOCKED,
+# NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 10, 13, 14, 15})
+
+
+def _is_unavailable(exc: SQLAlchemyError) -> bool:
+    if isinstance(exc, InterfaceError | SQLAlchemyTimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    return sqlite_code is None or sqlite_code & 0xFF in _SQLITE_UNAVAILABLE
+
+
 def database_error(exc: SQLAlchemyError) -> ApiError:
     """Database failures in the taxonomy; the driver's text stays in the server log."""
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.")
-    if isinstance(exc, OperationalError | InterfaceError | SQLAlchemyTimeoutError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    if _is_unavailable(exc):
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
         log.warning("database unavailable: %s", type(cause).__name__)
         return ServiceUnavailable("The database is unavailable; retry shortly.")

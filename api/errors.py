@@ -24,7 +24,7 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """Every error body. `code` is stable and meant for programs; `detail` for people."""
 
-    type: str = "about:blank"
+    type: str  # always sent ("about:blank"), so required in the published schema
     title: str
     status: int
     detail: str
@@ -137,8 +137,14 @@ def problem_response(request: Request, error: ApiError) -> Response:
     }
     if error.errors is not None:
         body["errors"] = [e.model_dump() for e in error.errors]
+    # Carried here too, for the 500s rendered outside the request-id middleware.
+    headers = (
+        {**error.headers, "X-Request-ID": body["request_id"]}
+        if body["request_id"]
+        else error.headers
+    )
     return Response(
-        orjson.dumps(body), error.status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE
+        orjson.dumps(body), error.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
     )
 
 

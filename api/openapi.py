@@ -1,5 +1,6 @@
 """The published contract: FastAPI's document plus what it cannot infer on its own."""
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,8 +35,8 @@ _SECURITY_SCHEMES = {
 
 
 def contract(app: FastAPI) -> dict[str, Any]:
-    """Error bodies are problems; every status a route answers is declared; query
-    parameters are the plain types a query string can carry; generated routes need a
+    """Error bodies are problems; every status a route answers is declared; query and
+    header parameters have the plain types they can carry; generated routes need a
     bearer token, the built-in account routes a token from the login route."""
     if app.openapi_schema is None:
         document = get_openapi(
@@ -48,7 +49,7 @@ def contract(app: FastAPI) -> dict[str, Any]:
             for method, operation in path_item.items():
                 _declare_account_route(operation, method, path)
                 _problem_bodies(operation)
-                _plain_query_parameters(operation)
+                _plain_parameters(operation)
         _bound_account_inputs(document)
         components = document.setdefault("components", {})
         # Merged, not replaced: fastapi-users' OAuth2 scheme names the login route.
@@ -56,7 +57,7 @@ def contract(app: FastAPI) -> dict[str, Any]:
             **components.get("securitySchemes", {}),
             **_SECURITY_SCHEMES,
         }
-        _drop_unused_schemas(components)
+        _drop_unused_schemas(document)
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -96,13 +97,13 @@ def _problem_bodies(operation: dict[str, Any]) -> None:
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
 
 
-def _plain_query_parameters(operation: dict[str, Any]) -> None:
-    """`X | None` query parameters become plain `X`: a query string cannot carry null,
+def _plain_parameters(operation: dict[str, Any]) -> None:
+    """`X | None` query and header parameters become plain `X`: neither can carry null;
     leaving the parameter out is how a client says "none"."""
     for parameter in operation.get("parameters", []):
         schema = parameter.get("schema", {})
         variants = schema.get("anyOf")
-        if parameter.get("in") != "query" or not variants:
+        if parameter.get("in") not in ("query", "header") or not variants:
             continue
         concrete = [v for v in variants if v.get("type") != "null"]
         if len(concrete) == 1 and len(concrete) < len(variants):
@@ -128,8 +129,10 @@ def _bound_account_inputs(document: dict[str, Any]) -> None:
         body["properties"][field] |= {"minLength": minimum, "maxLength": maximum}
 
 
-def _drop_unused_schemas(components: dict[str, Any]) -> None:
-    """FastAPI's own error models are replaced by the problem everywhere."""
-    schemas = components.get("schemas", {})
+def _drop_unused_schemas(document: dict[str, Any]) -> None:
+    """FastAPI's own error models, once the problem has replaced them everywhere."""
+    schemas = document["components"].get("schemas", {})
     for name in _FASTAPI_ERROR_SCHEMAS:
-        schemas.pop(name, None)
+        rest = {key: value for key, value in schemas.items() if key != name}
+        if f'"#/components/schemas/{name}"' not in json.dumps([document["paths"], rest]):
+            schemas.pop(name, None)

@@ -1,11 +1,15 @@
 """Helpers the tests share: tokens, and a client acting as one user."""
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
+from fastapi import FastAPI
+from pydantic import BaseModel
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -14,6 +18,34 @@ def make_token(sub: str, *, secret: str = TEST_SECRET, lifetime: int = 600, **cl
     now = int(time.time())
     payload: dict[str, Any] = {"sub": sub, "iat": now, "exp": now + lifetime, **claims}
     return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def example_body(schema: type[BaseModel]) -> dict[str, Any]:
+    """A valid body for any resource, from the `examples` its schema publishes: every
+    field that has one, so each required field must declare one."""
+    document = schema.model_json_schema()
+    body: dict[str, Any] = {}
+    for name, prop in document["properties"].items():
+        examples = [e for p in (prop, *prop.get("anyOf", ())) for e in p.get("examples", ())]
+        if examples:
+            body[name] = examples[0]
+        else:
+            assert name not in document.get("required", ()), (
+                f"{schema.__name__}.{name} is required: give it `examples` so tests can fill it"
+            )
+    return body
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for `app`; without `lifespan`, nothing runs at start-up (no migration)."""
+    async with AsyncExitStack() as stack:
+        if lifespan:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app)
+        yield await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        )
 
 
 @dataclass(frozen=True)

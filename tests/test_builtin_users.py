@@ -46,7 +46,7 @@ async def test_duplicate_email_and_bad_password_are_problems(client: httpx.Async
     again = await client.post(
         "/auth/register", json={"email": account["email"], "password": PASSWORD}
     )
-    assert again.status_code == 400, again.text
+    assert again.status_code == 409, again.text
     assert again.headers["content-type"] == "application/problem+json"
     assert again.json()["detail"] == "REGISTER_USER_ALREADY_EXISTS"
     wrong = await _login(client, account["email"], "not the password")

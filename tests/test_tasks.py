@@ -19,7 +19,8 @@ async def test_create_returns_201_location_and_the_task(alice: User) -> None:
     assert task["completed"] is False
     assert task["completed_at"] is None
     assert task["user_id"] == "alice"
-    assert RFC3339_Z.match(task["created_at"]) and task["created_at"] == task["updated_at"]
+    assert RFC3339_Z.match(task["created_at"])
+    assert task["created_at"] == task["updated_at"]
     fetched = await alice.request("GET", r.headers["location"])
     assert fetched.status_code == 200, fetched.text
     assert fetched.json() == task
@@ -58,7 +59,8 @@ async def test_patch_merges_absent_untouched_null_clears(alice: User) -> None:
     assert (r.json()["title"], r.json()["description"], r.json()["completed"]) == ("t", "d", True)
     r = await alice.request("PATCH", url, json={"description": None})
     assert r.status_code == 200, r.text
-    assert r.json()["description"] is None and r.json()["title"] == "t"
+    assert r.json()["description"] is None
+    assert r.json()["title"] == "t"
 
 
 async def test_patch_null_on_required_field_is_422_and_changes_nothing(alice: User) -> None:

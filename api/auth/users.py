@@ -8,12 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi_users import BaseUserManager, FastAPIUsers, UUIDIDMixin, schemas
+from fastapi_users import BaseUserManager, FastAPIUsers, UUIDIDMixin, exceptions, schemas
 from fastapi_users.authentication import AuthenticationBackend, BearerTransport, JWTStrategy
 from fastapi_users.jwt import generate_jwt
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
-from pydantic import Field
+from pydantic import MISSING, AfterValidator, ConfigDict, Field, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.errors import RateLimited
@@ -33,16 +34,41 @@ LOGIN_FIELD_LIMITS = {"username": (1, EMAIL_MAX), "password": (1, PASSWORD_MAX)}
 Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
+def _email(value: str) -> str:
+    """Syntax only, no DNS; `.test` domains (RFC 6761) are welcome, as built-in accounts
+    exist for trying the API out."""
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Email = Annotated[
+    str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})
+]
+
+
 class UserRead(schemas.BaseUser[uuid.UUID]):
-    pass
+    email: Email
 
 
 class UserCreate(schemas.BaseUserCreate):
+    model_config = ConfigDict(strict=True)  # 0 or "yes" is not a boolean
+
+    email: Email
     password: Password
 
 
 class UserUpdate(schemas.BaseUserUpdate):
-    password: Password | None = None
+    """PATCH: absent fields stay as they are; none of them can be null."""
+
+    model_config = ConfigDict(strict=True)
+
+    password: Password | MISSING = MISSING  # type: ignore[assignment]
+    email: Email | MISSING = MISSING  # type: ignore[assignment]
+    is_active: bool | MISSING = MISSING  # type: ignore[assignment]
+    is_superuser: bool | MISSING = MISSING  # type: ignore[assignment]
+    is_verified: bool | MISSING = MISSING  # type: ignore[assignment]
 
 
 class AccessTokenStrategy(JWTStrategy[User, uuid.UUID]):
@@ -67,6 +93,13 @@ def install_builtin_users(
     class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         reset_password_token_secret = secret
         verification_token_secret = secret
+
+        async def get_by_email(self, user_email: str) -> User:
+            # No account has a NUL in its e-mail, and PostgreSQL refuses one in a query
+            # (a login with it would be a 500 instead of wrong credentials).
+            if "\x00" in user_email:
+                raise exceptions.UserNotExists()
+            return await super().get_by_email(user_email)
 
     async def user_db() -> AsyncIterator[SQLAlchemyUserDatabase[User, uuid.UUID]]:
         async with sessions() as session:
@@ -100,9 +133,14 @@ def install_builtin_users(
                     headers={"Retry-After": str(retry_after)},
                 )
 
-    login = APIRouter(dependencies=[Depends(throttle_login)])
-    login.include_router(users.get_auth_router(backend))
-    app.include_router(login, prefix="/auth/jwt", tags=["auth"])
+    # Only logging in is throttled: logging out is no attempt at a password.
+    login, logout = APIRouter(), APIRouter()
+    for route in users.get_auth_router(backend).routes:
+        is_login = getattr(route, "name", None) == f"auth:{backend.name}.login"
+        (login if is_login else logout).routes.append(route)
+    throttled = [Depends(throttle_login)]
+    app.include_router(login, prefix="/auth/jwt", tags=["auth"], dependencies=throttled)
+    app.include_router(logout, prefix="/auth/jwt", tags=["auth"])
     app.include_router(
         users.get_register_router(UserRead, UserCreate), prefix="/auth", tags=["auth"]
     )

@@ -65,6 +65,7 @@ async def claim(
         )
     ).one()
     if row.request_hash != digest:
+        # 422, as the IETF Idempotency-Key draft specifies for a key reused with another body.
         raise ValidationFailed("This Idempotency-Key was used with a different request.")
     if row.status_code is None:
         raise Conflict("A request with this Idempotency-Key is still in progress.")

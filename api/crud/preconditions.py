@@ -1,6 +1,6 @@
 """ETags from row versions, and the conditional headers that use them (RFC 9110 §13)."""
 
-from api.errors import PreconditionFailed, PreconditionRequired
+from api.errors import PreconditionRequired
 
 ANY = "*"
 
@@ -23,10 +23,9 @@ def if_match_versions(header: str | None, *, required: bool) -> list[int] | None
     tags = _tags(header)
     if ANY in tags:
         return None
-    versions = [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
-    if not versions:
-        raise PreconditionFailed("The item has changed since the ETag you sent.")
-    return versions
+    # Tags that are none of ours match no version: 412 if the item exists, and 404 if it
+    # does not, as without the header (RFC 9110 §13.2.1).
+    return [int(tag[1:-1]) for tag in tags if _is_version_tag(tag)]
 
 
 def none_match(header: str | None, version: int) -> bool:

@@ -58,9 +58,7 @@ def ensure_installed() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise BetterAuthError(
-            "npm is not on PATH; cannot install the Better Auth test server"
-        )
+        raise BetterAuthError("npm is not on PATH; cannot install the Better Auth test server")
     try:
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
@@ -89,9 +87,7 @@ def _free_port() -> int:
 class BetterAuthServer:
     """A `node server.mjs` process serving Better Auth on a free 127.0.0.1 port."""
 
-    def __init__(
-        self, *, secret: str = DEFAULT_SECRET, startup_timeout: float = 30.0
-    ) -> None:
+    def __init__(self, *, secret: str = DEFAULT_SECRET, startup_timeout: float = 30.0) -> None:
         self._secret = secret
         self._startup_timeout = startup_timeout
         self._proc: subprocess.Popen[str] | None = None
@@ -147,12 +143,8 @@ class BetterAuthServer:
         self._proc = proc
         self._stderr = []
         lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(
-            target=self._pump_stdout, args=(proc, lines), daemon=True
-        ).start()
-        self._stderr_pump = threading.Thread(
-            target=self._pump_stderr, args=(proc,), daemon=True
-        )
+        threading.Thread(target=self._pump_stdout, args=(proc, lines), daemon=True).start()
+        self._stderr_pump = threading.Thread(target=self._pump_stderr, args=(proc,), daemon=True)
         self._stderr_pump.start()
         deadline = started + self._startup_timeout
         while True:
@@ -191,15 +183,11 @@ class BetterAuthServer:
         cookies = tuple((c.name, c.value or "") for c in resp.cookies.jar)
         if not cookies:
             raise BetterAuthError("sign-up response set no session cookie")
-        return BetterAuthUser(
-            id=str(user["id"]), email=str(user["email"]), cookies=cookies
-        )
+        return BetterAuthUser(id=str(user["id"]), email=str(user["email"]), cookies=cookies)
 
     def jwt_for(self, user: BetterAuthUser) -> str:
         """A fresh JWT for the user's session, from GET /api/auth/token."""
-        resp = self._request(
-            "GET", "/api/auth/token", headers={"Cookie": user.cookie_header}
-        )
+        resp = self._request("GET", "/api/auth/token", headers={"Cookie": user.cookie_header})
         token = resp.json().get("token")
         if not isinstance(token, str) or token.count(".") != 2:
             raise BetterAuthError(f"/api/auth/token returned no JWT: {resp.text}")
@@ -227,9 +215,7 @@ class BetterAuthServer:
         client = self._client
         assert client is not None
         try:
-            resp = client.request(
-                method, self.base_url + path, json=json, headers=all_headers
-            )
+            resp = client.request(method, self.base_url + path, json=json, headers=all_headers)
         finally:
             client.cookies.clear()  # cookies are carried per user, never shared
         if resp.status_code != 200:
@@ -244,14 +230,10 @@ class BetterAuthServer:
             self._stderr_pump.join(timeout=5)
         stderr = "".join(self._stderr).strip() or "(empty)"
         exit_info = f" (exit code {code})" if code is not None else ""
-        raise BetterAuthError(
-            f"Better Auth server {reason}{exit_info}; stderr:\n{stderr}"
-        )
+        raise BetterAuthError(f"Better Auth server {reason}{exit_info}; stderr:\n{stderr}")
 
     @staticmethod
-    def _pump_stdout(
-        proc: subprocess.Popen[str], lines: queue.Queue[str | None]
-    ) -> None:
+    def _pump_stdout(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.put(line)

@@ -1,0 +1,307 @@
+"""The CRUD router factory: a new resource is a declaration, not endpoint code; and a
+declaration that does not hold together is refused when it is made."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, UniqueConstraint, Uuid
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api.crud import CrudResource, DeclarationError
+from api.db import normalize_url
+from api.main import create_app
+from api.resources import tasks
+from schemas.task import TaskListResponse
+from schemas.types import MULTI_LINE, UTCDateTime, UtcTimestamp
+from tests.conftest import test_settings
+from tests.support import User, make_token, serve
+
+note_metadata = MetaData()
+note_table = Table(
+    "note",
+    note_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("author", String(255), nullable=False, index=True),
+    Column("body", String(500), nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("author", "body", name="uq_note_author_body"),
+)
+
+Body = Annotated[str, Field(min_length=1, max_length=500, pattern=MULTI_LINE, examples=["Hi"])]
+
+
+class _Write(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoteCreate(_Write):
+    body: Body
+    pinned: StrictBool = False
+
+
+class NoteUpdate(_Write):
+    body: Body
+    pinned: StrictBool = False
+
+
+class NotePatch(_Write):
+    body: Body | MISSING = MISSING
+    pinned: StrictBool | MISSING = MISSING
+
+
+class NoteResponse(BaseModel):
+    id: uuid.UUID
+    author: str
+    body: str
+    pinned: bool
+    created_at: UtcTimestamp
+    updated_at: UtcTimestamp
+    version: int
+
+
+class NoteListResponse(BaseModel):
+    notes: list[NoteResponse]
+    count: int
+    limit: int
+    offset: int
+
+
+NOTE: dict[str, Any] = {
+    "name": "note",
+    "plural": "notes",
+    "table": note_table,
+    "owner": "author",
+    "create": NoteCreate,
+    "replace": NoteUpdate,
+    "patch": NotePatch,
+    "read": NoteResponse,
+    "page": NoteListResponse,
+    "sort": ("created_at", "body"),
+    "default_sort": "-created_at",
+    "search": ("body",),
+    "filters": ("pinned",),
+}
+notes = CrudResource(**NOTE)
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An app serving tasks and notes, with the note table created for the test."""
+    engine = create_async_engine(normalize_url(database_url))
+    async with engine.begin() as conn:
+        await conn.run_sync(note_metadata.create_all)
+    try:
+        async with serve(create_app(test_settings(database_url), (tasks, notes))) as client:
+            yield client
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(note_metadata.drop_all)
+        await engine.dispose()
+
+
+async def test_declared_resource_gets_six_documented_endpoints(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operations = {
+        op["operationId"]: (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    }
+    notes_path, note_path = "/api/{user_id}/notes", "/api/{user_id}/notes/{note_id}"
+    assert {k: v for k, v in operations.items() if k.endswith(("_note", "_notes"))} == {
+        "list_notes": ("GET", notes_path),
+        "create_note": ("POST", notes_path),
+        "get_note": ("GET", note_path),
+        "replace_note": ("PUT", note_path),
+        "update_note": ("PATCH", note_path),
+        "delete_note": ("DELETE", note_path),
+    }
+    assert document["components"]["schemas"]["NoteCreate"]["additionalProperties"] is False
+
+
+async def test_declared_resource_works_end_to_end(client: httpx.AsyncClient) -> None:
+    alice = User(client, "alice", make_token("alice"))
+    created = await alice.request("POST", alice.url("notes"), json={"body": "first"})
+    assert created.status_code == 201, created.text
+    note = created.json()
+    assert created.headers["location"] == alice.url("notes", note["id"])
+    assert (note["author"], note["body"], note["pinned"]) == ("alice", "first", False)
+    await alice.create("notes", body="Second, pinned", pinned=True)
+
+    pinned = await alice.request("GET", alice.url("notes"), params={"pinned": "true"})
+    assert [n["body"] for n in pinned.json()["notes"]] == ["Second, pinned"], pinned.text
+    found = await alice.request("GET", alice.url("notes"), params={"search": "FIRST"})
+    assert [n["id"] for n in found.json()["notes"]] == [note["id"]], found.text
+    by_body = await alice.request("GET", alice.url("notes"), params={"sort": "body"})
+    assert [n["body"] for n in by_body.json()["notes"]] == ["first", "Second, pinned"]
+
+    url = alice.url("notes", note["id"])
+    replaced = await alice.request("PUT", url, json={"body": "replaced"})
+    assert replaced.status_code == 200, replaced.text
+    patched = await alice.request("PATCH", url, json={"pinned": True})
+    assert (patched.json()["body"], patched.json()["pinned"]) == ("replaced", True)
+    assert (await alice.request("GET", url)).json() == patched.json()
+    deleted = await alice.request("DELETE", url)
+    assert deleted.status_code == 204, deleted.text
+    assert (await alice.request("GET", url)).status_code == 404
+    assert [t["title"] for t in await alice.items()] == []  # tasks are a separate resource
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="body-missing"),
+        pytest.param({"body": ""}, id="body-empty"),
+        pytest.param({"body": "x", "pinned": "yes"}, id="pinned-not-strict"),
+        pytest.param({"body": "x", "author": "bob"}, id="owner-in-body"),
+        pytest.param({"body": "x", "id": str(uuid.uuid4())}, id="id-in-body"),
+        pytest.param({"body": "x", "title": "a task field"}, id="unknown-field"),
+    ],
+)
+async def test_declared_resource_validates(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    alice = User(client, "alice", make_token("alice"))
+    r = await alice.request("POST", alice.url("notes"), json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "VALIDATION_ERROR"
+    assert await alice.items("notes") == []
+
+
+async def test_declared_resource_isolates_owners(client: httpx.AsyncClient) -> None:
+    alice = User(client, "alice", make_token("alice"))
+    bob = User(client, "bob", make_token("bob"))
+    note = await alice.create("notes", body="private")
+    for method, body in (("GET", None), ("PUT", {"body": "x"}), ("PATCH", {}), ("DELETE", None)):
+        mine = await bob.request(method, bob.url("notes", note["id"]), json=body)
+        assert mine.status_code == 404, mine.text
+        hers = await bob.request(method, alice.url("notes", note["id"]), json=body)
+        assert hers.status_code == 403, hers.text
+    assert await bob.items("notes") == []
+    assert await alice.items("notes") == [note]
+
+
+async def test_unique_violation_is_409_conflict(client: httpx.AsyncClient) -> None:
+    alice = User(client, "alice", make_token("alice"))
+    bob = User(client, "bob", make_token("bob"))
+    first = await alice.create("notes", body="only once")
+    again = await alice.request("POST", alice.url("notes"), json={"body": "only once"})
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "CONFLICT"
+    assert "uq_note" not in again.text
+    assert "unique" not in again.text.lower()
+    other = await alice.create("notes", body="another")
+    clash = await alice.request("PUT", alice.url("notes", other["id"]), json={"body": "only once"})
+    assert clash.status_code == 409, clash.text
+    assert await alice.items("notes") in ([other, first], [first, other])
+    await bob.create("notes", body="only once")  # unique per author only
+
+
+class NoteWithId(NoteCreate):
+    id: uuid.UUID
+
+
+class NoteWithAuthor(NoteUpdate):
+    author: str
+
+
+class LaxNotePatch(BaseModel):
+    body: str | None = None
+
+
+class NotePatchWithColour(NotePatch):
+    colour: str | MISSING = MISSING
+
+
+class NoteResponseWithColour(NoteResponse):
+    colour: str
+
+
+class NoteResponseWithoutVersion(BaseModel):
+    id: uuid.UUID
+    body: str
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"owner": "owner_id"}, "table has no 'owner_id' column", id="owner-column"),
+        pytest.param(
+            {"create": NoteWithId},
+            "create schema NoteWithId exposes server-owned ['id']",
+            id="write-schema-exposes-id",
+        ),
+        pytest.param(
+            {"replace": NoteWithAuthor},
+            "replace schema NoteWithAuthor exposes server-owned ['author']",
+            id="write-schema-exposes-owner",
+        ),
+        pytest.param(
+            {"patch": LaxNotePatch},
+            "patch schema LaxNotePatch must forbid unknown fields",
+            id="extra-not-forbidden",
+        ),
+        pytest.param(
+            {"patch": NotePatchWithColour},
+            "patch schema NotePatchWithColour has fields with no column ['colour']",
+            id="write-field-without-column",
+        ),
+        pytest.param(
+            {"read": NoteResponseWithColour},
+            "read schema NoteResponseWithColour has fields without columns ['colour']",
+            id="read-field-without-column",
+        ),
+        pytest.param(
+            {"read": NoteResponseWithoutVersion},
+            "read schema NoteResponseWithoutVersion must include version",
+            id="read-without-version",
+        ),
+        pytest.param(
+            {"sort": ("created_at", "colour")},
+            "sort field 'colour' is not a column",
+            id="sort-not-a-column",
+        ),
+        pytest.param(
+            {"sort": ("created_at",), "default_sort": "-body"},
+            "default sort '-body' is not in sort",
+            id="default-sort-not-in-sort",
+        ),
+        pytest.param(
+            {"search": ("colour",)}, "search field 'colour' is not a column", id="search-column"
+        ),
+        pytest.param(
+            {"filters": ("body",)}, "filter 'body' is not a boolean column", id="filter-not-bool"
+        ),
+        pytest.param(
+            {"filters": ("archived",)},
+            "filter 'archived' is not a boolean column",
+            id="filter-not-a-column",
+        ),
+        pytest.param(
+            {"page": TaskListResponse},
+            "page schema TaskListResponse must have notes, count, limit, offset",
+            id="page-wrong-shape",
+        ),
+        pytest.param({"table": object}, "is not a table", id="not-a-table"),
+    ],
+)
+def test_bad_declaration_is_refused_with_a_clear_message(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DeclarationError) as caught:
+        CrudResource(**{**NOTE, **overrides})
+    assert str(caught.value).startswith("resource 'note': ")
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(DeclarationError) as caught:
+        CrudResource(**{**NOTE, "sort": ("colour",), "filters": ("body",)})
+    problems = str(caught.value).removeprefix("resource 'note': ").split("; ")
+    assert len(problems) == 3, problems  # bad sort field, default sort, bad filter

@@ -1,0 +1,73 @@
+"""Alembic owns the schema: migrating an empty database yields exactly the models' tables,
+and the migrations run down and up again cleanly."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from psycopg import sql
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from api.db import alembic_config, normalize_url
+from schemas.metadata import metadata
+from tests.conftest import DEFAULT_PG
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database that has never been migrated: a new SQLite file, or a new PostgreSQL
+    database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    request.getfixturevalue("pg_template")  # skips (or fails in CI) without PostgreSQL
+    admin_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+    name = f"todo_migrations_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _inspect(database_url: str) -> tuple[list[Any], set[str]]:
+    """Differences between the database and the models, and the tables it has."""
+    url = make_url(normalize_url(database_url))
+    sync_driver = "sqlite" if url.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    engine = create_engine(url.set(drivername=sync_driver), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
+            return list(compare_metadata(context, metadata)), set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_head_matches_the_models(empty_database_url: str) -> None:
+    command.upgrade(alembic_config(empty_database_url), "head")
+    diffs, tables = _inspect(empty_database_url)
+    assert diffs == [], "migrations and models disagree; add a migration for these differences"
+    assert {t.name for t in metadata.sorted_tables} <= tables
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    diffs, tables = _inspect(empty_database_url)
+    assert tables <= {"alembic_version"}, tables
+    assert diffs, "after downgrading to base the model tables must be missing"
+    command.upgrade(config, "head")
+    diffs, _ = _inspect(empty_database_url)
+    assert diffs == []
