@@ -200,6 +200,23 @@ async def test_outage_under_load_is_503_then_recovers_and_loses_no_acknowledged_
     )
 
 
+async def test_reads_after_a_quiet_restart_succeed_on_the_first_try(
+    pg: PgCluster, server: ServerProcess
+) -> None:
+    async with server.client() as http:
+        user = as_user(http)
+        created = await user.create(title="before the restart")
+        # Several pooled connections, all of which the restart will sever.
+        warm = await asyncio.gather(*(user.request("GET", user.url()) for _ in range(4)))
+        assert {r.status_code for r in warm} == {200}, [r.text for r in warm]
+        pg.stop()
+        pg.start()
+        for _ in range(4):
+            r = await user.request("GET", user.url(item_id=created["id"]))
+            assert r.status_code == 200, server.describe(r.text)
+            assert r.json() == created
+
+
 async def test_statement_timeout_cancels_a_blocked_query_with_503(
     pg: PgCluster, server: ServerProcess
 ) -> None:

@@ -5,7 +5,7 @@ from email.message import Message
 from typing import Any
 
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -55,7 +55,15 @@ class OwnerScopedRoute(APIRoute):
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("Send the body as `application/json`.")
             try:
-                return await handler(request)
+                try:
+                    return await handler(request)
+                except DBAPIError as exc:
+                    # A pooled connection the database dropped (it restarted while the
+                    # API was idle) fails on first use, and the pool then renews them all.
+                    # A read is safe to run again once, on a fresh connection.
+                    if not (exc.connection_invalidated and request.method == "GET"):
+                        raise
+                    return await handler(request)
             except SQLAlchemyError as exc:
                 raise database_error(exc) from exc
 
