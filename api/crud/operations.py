@@ -24,6 +24,8 @@ class Operations:
     """Single statements run in autocommit mode: the response is sent only after the
     database committed, in one round trip. Idempotent creates use a transaction."""
 
+    _stale = "The item changed since you read it; fetch it again and retry."
+
     def __init__(self, resource: CrudResource) -> None:
         self._resource = resource
         self._sql = OwnedStatements(resource)
@@ -37,7 +39,9 @@ class Operations:
         return self._resource.read.model_validate(values)
 
     def _respond(self, row: Row[Any] | dict[str, Any], status: int = 200) -> Response:
-        item = self._item(row)
+        return self._respond_item(self._item(row), status)
+
+    def _respond_item(self, item: BaseModel, status: int = 200) -> Response:
         headers = {"ETag": etag(_version_of(item))}
         return Response(self._serialize_item(item), status, headers, media_type=JSON)
 
@@ -119,10 +123,10 @@ class Operations:
             row = (await conn.execute(self._sql.get(owner, item_id))).first()
         if row is None:
             raise NotFound(self._not_found)
-        response = self._respond(row)
-        if none_match(params.get("if_none_match"), _version_of(self._item(row))):
-            return Response(status_code=304, headers={"ETag": response.headers["ETag"]})
-        return response
+        item = self._item(row)
+        if none_match(params.get("if_none_match"), _version_of(item)):
+            return Response(status_code=304, headers={"ETag": etag(_version_of(item))})
+        return self._respond_item(item)
 
     async def replace(self, request: Request, params: Params) -> Response:
         return await self._update(request, params, params["payload"].model_dump())
@@ -159,8 +163,6 @@ class Operations:
             if not deleted:
                 await self._explain_miss(conn, owner, item_id, versions)
         return Response(status_code=204)
-
-    _stale = "The item changed since you read it; fetch it again and retry."
 
     async def _explain_miss(
         self, conn: Any, owner: str, item_id: uuid.UUID, versions: list[int] | None

@@ -171,6 +171,10 @@ class BetterAuthServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        if proc is not None:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def sign_up(self, email: str, password: str, name: str) -> BetterAuthUser:
         """Create a user with email + password; Better Auth signs it in at once."""
