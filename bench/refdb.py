@@ -5,20 +5,9 @@ from typing import Any
 
 import psycopg
 
-COLUMNS = (
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "completed",
-    "completed_at",
-    "created_at",
-    "updated_at",
-    "version",
-)
-_SELECT = (
-    "id, user_id, title, description, completed, completed_at, created_at, updated_at, version"
-)
+from bench.seed import COLUMNS as COLUMNS  # the task columns (re-exported for the server)
+
+_SELECT = ", ".join(COLUMNS)
 
 LIST = """
     SELECT id, user_id, title, description, completed, completed_at, created_at, updated_at,
