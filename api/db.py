@@ -4,6 +4,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
@@ -19,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.errors import ApiError, Conflict, DatabaseError, ServiceUnavailable
+from api.pgpool import PoolTimeoutError
 from api.settings import Settings
 
 log = logging.getLogger("todo_api.db")
@@ -50,10 +52,9 @@ def _is_pgbouncer(url: str) -> bool:
     return "-pooler" in host
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def postgres_connect_args(settings: Settings) -> dict[str, object]:
+    """psycopg connection options, shared by the request pool and SQLAlchemy's engine."""
     url = normalize_url(settings.database_url)
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
     connect_args: dict[str, object] = {"connect_timeout": settings.db_connect_timeout_seconds}
     if _is_pgbouncer(url):
         # PgBouncer in transaction mode cannot keep server-side prepared statements, and
@@ -67,13 +68,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
         timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
         pasted = make_url(url).query.get("options")
         connect_args["options"] = f"{timeout} {pasted}" if isinstance(pasted, str) else timeout
+    return connect_args
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq reads it (no SQLAlchemy driver suffix)."""
+    return "postgresql://" + normalize_url(url).partition("://")[2]
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = normalize_url(settings.database_url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=300,
-        connect_args=connect_args,
+        connect_args=postgres_connect_args(settings),
         hide_parameters=True,
     )
 
@@ -132,13 +145,26 @@ def _is_unavailable(exc: SQLAlchemyError) -> bool:
     return sqlite_code is None or sqlite_code & 0xFF in _SQLITE_UNAVAILABLE
 
 
+def _unavailable(cause: BaseException) -> ApiError:
+    log.warning("database unavailable: %s", type(cause).__name__)
+    return ServiceUnavailable("The database is unavailable; retry shortly.")
+
+
+def postgres_error(exc: psycopg.Error | PoolTimeoutError) -> ApiError:
+    """psycopg failures in the taxonomy, as `database_error` does for SQLAlchemy's."""
+    if isinstance(exc, psycopg.IntegrityError):
+        return Conflict("The change conflicts with existing data.")
+    if isinstance(exc, PoolTimeoutError | psycopg.OperationalError | psycopg.InterfaceError):
+        return _unavailable(exc)
+    log.error("database error", exc_info=exc)
+    return DatabaseError("The database could not complete the request.")
+
+
 def database_error(exc: SQLAlchemyError) -> ApiError:
     """Database failures in the taxonomy; the driver's text stays in the server log."""
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.")
     if _is_unavailable(exc):
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        log.warning("database unavailable: %s", type(cause).__name__)
-        return ServiceUnavailable("The database is unavailable; retry shortly.")
+        return _unavailable(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
     log.error("database error", exc_info=exc)
     return DatabaseError("The database could not complete the request.")

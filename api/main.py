@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api.auth.setup import build_verifier, resolve_secret
 from api.auth.users import install_builtin_users
 from api.crud import CrudResource, crud_router
+from api.crud.store import open_store
 from api.db import create_engine, is_sqlite, migrate
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimitMiddleware
@@ -33,6 +34,7 @@ def create_app(
     configure_logging(settings.log_level)
     secret = resolve_secret(settings)
     engine = create_engine(settings)
+    store = open_store(settings, engine)
     http = httpx.AsyncClient(timeout=httpx.Timeout(3.0), follow_redirects=False)
     verifier = build_verifier(settings, secret, http)
     limiter = RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
@@ -43,6 +45,7 @@ def create_app(
             await migrate(settings.database_url)  # the embedded default keeps itself current
         yield
         await http.aclose()
+        await store.close()
         await engine.dispose()
         if isinstance(limiter, RedisRateLimiter):
             await limiter.close()
@@ -56,8 +59,7 @@ def create_app(
     )
     app.state.runtime = Runtime(
         settings=settings,
-        engine=engine.execution_options(isolation_level="AUTOCOMMIT"),
-        transactional=engine,
+        store=store,
         verifier=verifier,
         limiter=limiter,
     )

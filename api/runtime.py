@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from api.auth.verifier import TokenVerifier
+from api.crud.store import Store
 from api.ratelimit import RateLimiter
 from api.settings import Settings
 
@@ -13,8 +13,7 @@ from api.settings import Settings
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
-    engine: AsyncEngine  # autocommit: every statement commits before the response
-    transactional: AsyncEngine  # same pool, for the few multi-statement transactions
+    store: Store  # where the generated endpoints' statements run
     verifier: TokenVerifier
     limiter: RateLimiter
 

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
+import schemas.counter
 import schemas.idempotency
 import schemas.task
 import schemas.user  # noqa: F401

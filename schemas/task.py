@@ -85,3 +85,6 @@ class TaskListResponse(BaseModel):
     count: int = Field(description="How many tasks match the filters, across all pages.")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )

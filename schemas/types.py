@@ -50,13 +50,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _rfc3339_utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def rfc3339(value: datetime) -> str:
+    """UTC with `Z` and always six fraction digits, so the text sorts as the time does."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 UtcTimestamp = Annotated[
     datetime,
-    PlainSerializer(_rfc3339_utc, return_type=str, when_used="json"),
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
     Field(json_schema_extra={"format": "date-time"}),
 ]
 """A timestamp rendered RFC 3339 with `Z`, whatever database it came from."""

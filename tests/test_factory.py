@@ -71,6 +71,7 @@ class NoteListResponse(BaseModel):
     count: int
     limit: int
     offset: int
+    next_cursor: str | None
 
 
 NOTE: dict[str, Any] = {

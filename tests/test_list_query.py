@@ -22,11 +22,12 @@ async def _titles(user: User, **params: Any) -> list[str]:
 
 
 async def test_envelope_and_defaults(alice: User) -> None:
-    assert await _list(alice) == {"tasks": [], "count": 0, "limit": 20, "offset": 0}
+    empty = {"tasks": [], "count": 0, "limit": 20, "offset": 0, "next_cursor": None}
+    assert await _list(alice) == empty
     for i in range(25):
         await alice.create(title=f"task {i:02}")
     page = await _list(alice)
-    assert set(page) == {"tasks", "count", "limit", "offset"}
+    assert set(page) == {"tasks", "count", "limit", "offset", "next_cursor"}
     assert (page["count"], page["limit"], page["offset"], len(page["tasks"])) == (25, 20, 0, 20)
 
 
@@ -220,3 +221,105 @@ async def test_unknown_query_parameters_are_ignored(alice: User) -> None:
     page = await _list(alice, colour="red", page="2", user_id="bob", limit="5")
     assert [t["title"] for t in page["tasks"]] == ["only"]
     assert page["limit"] == 5
+
+
+async def _walk(user: User, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a list, following `next_cursor` until it is null."""
+    pages = [await _list(user, **params)]
+    while pages[-1]["next_cursor"] is not None:
+        pages.append(await _list(user, **{**params, "cursor": pages[-1]["next_cursor"]}))
+        assert len(pages) < 100, "the cursor never ends"
+    return pages
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        pytest.param(s, id=s)
+        for s in ("title", "-title", "created_at", "-created_at", "updated_at", "-updated_at")
+    ],
+)
+async def test_cursor_pages_cover_everything_once_in_order(alice: User, sort: str) -> None:
+    for title in SORT_TITLES:
+        await alice.create(title=title)
+    for task in (await _list(alice, limit=100))["tasks"][::3]:
+        r = await alice.request("PATCH", alice.url(item_id=task["id"]), json={"completed": True})
+        assert r.status_code == 200, r.text
+    expected = _expected_order((await _list(alice, limit=100))["tasks"], sort)
+    pages = await _walk(alice, sort=sort, limit=3)
+    assert [len(p["tasks"]) for p in pages] == [3, 3, 2]
+    assert [t["id"] for p in pages for t in p["tasks"]] == expected
+    assert {(p["count"], p["offset"], p["limit"]) for p in pages} == {(len(SORT_TITLES), 0, 3)}
+
+
+async def test_cursor_keeps_filters_and_search(alice: User) -> None:
+    for i in range(9):
+        await alice.create(title=f"milk {i}" if i % 3 else f"bread {i}", completed=i % 2 == 0)
+    pages = await _walk(alice, search="MILK", completed="true", sort="title", limit=1)
+    assert [t["title"] for p in pages for t in p["tasks"]] == ["milk 2", "milk 4", "milk 8"]
+    assert {p["count"] for p in pages} == {3}
+
+
+async def test_cursor_neither_skips_nor_repeats_when_items_change_between_pages(
+    alice: User,
+) -> None:
+    created = [await alice.create(title=f"t{i}") for i in range(9)]
+    first = await _list(alice, limit=3)  # newest first: t8, t7, t6
+    # Between pages, the client deletes one task it has not seen yet and one it has, and
+    # someone adds a new one; an offset would now skip one.
+    for gone in (created[4], created[7]):
+        r = await alice.request("DELETE", alice.url(item_id=gone["id"]))
+        assert r.status_code == 204, r.text
+    await alice.create(title="newer")
+    rest = await _walk(alice, limit=3, cursor=first["next_cursor"])
+    titles = [t["title"] for p in rest for t in p["tasks"]]
+    assert titles == ["t5", "t3", "t2", "t1", "t0"]
+    assert rest[0]["count"] == 8
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param("not-a-cursor", id="garbage"),
+        pytest.param("e30", id="json-object"),  # {}
+        pytest.param("WyItY3JlYXRlZF9hdCIsMSwieCJd", id="wrong-types"),  # ["-created_at",1,"x"]
+        # ["-created_at","2026-01-01T00:00:00","01a20236-385e-721c-88a9-b9b83c25ba7a"]: naive
+        pytest.param(
+            "WyItY3JlYXRlZF9hdCIsIjIwMjYtMDEtMDFUMDA6MDA6MDAiLCIwMWEyMDIzNi0zODVlLTcyMWMtODhh"
+            "OS1iOWI4M2MyNWJhN2EiXQ",
+            id="naive-timestamp",
+        ),
+        pytest.param("x" * 1025, id="too-long"),
+        pytest.param("a+b/", id="not-url-safe"),
+    ],
+)
+async def test_a_cursor_not_made_here_is_422(alice: User, cursor: str) -> None:
+    await alice.create(title="one")
+    r = await alice.request("GET", alice.url(), params={"cursor": cursor})
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["errors"]] == [["query", "cursor"]]
+
+
+async def test_a_cursor_is_refused_with_another_sort_or_with_an_offset(alice: User) -> None:
+    for i in range(3):
+        await alice.create(title=f"t{i}")
+    cursor = (await _list(alice, limit=1, sort="title"))["next_cursor"]
+    assert cursor is not None
+    for params in ({"sort": "-title"}, {"sort": "title", "offset": 1}):
+        r = await alice.request("GET", alice.url(), params={**params, "cursor": cursor})
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "VALIDATION_ERROR"
+    assert await _titles(alice, sort="title", limit=5, cursor=cursor) == ["t1", "t2"]
+
+
+async def test_count_follows_creates_and_deletes(alice: User, bob: User) -> None:
+    """The unfiltered count is kept by triggers, not counted; it must never drift."""
+    tasks = [await alice.create(title=f"t{i}") for i in range(6)]
+    await bob.create(title="bob's")
+    for task in tasks[:4]:
+        r = await alice.request("DELETE", alice.url(item_id=task["id"]))
+        assert r.status_code == 204, r.text
+    await alice.create(title="later")
+    assert (await _list(alice))["count"] == 3
+    assert (await _list(alice, offset=50))["count"] == 3  # the empty page's own count
+    assert (await _list(bob))["count"] == 1

@@ -3,7 +3,7 @@
 This package knows no resource; `api.resources` holds the declarations.
 """
 
-from api.crud.declaration import CrudResource, DeclarationError, Derive
+from api.crud.declaration import CrudResource, DeclarationError
 from api.crud.router import crud_router
 
-__all__ = ["CrudResource", "DeclarationError", "Derive", "crud_router"]
+__all__ = ["CrudResource", "DeclarationError", "crud_router"]

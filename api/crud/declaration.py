@@ -1,18 +1,15 @@
 """`CrudResource`: what a resource is, checked once when it is declared."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Boolean, Table
-
-Derive = Callable[[Mapping[str, Any], datetime, Table | None], Mapping[str, Any]]
-"""Columns computed from the written fields: (fields, now, table on update / None on
-insert) -> extra column values, which may be SQL expressions over the current row."""
+from sqlalchemy import Boolean, Column, DateTime, Table
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 _SERVER_OWNED = ("id", "created_at", "updated_at", "version")
+_PAGE_FIELDS = ("count", "limit", "offset", "next_cursor")
 
 
 class DeclarationError(ValueError):
@@ -37,7 +34,12 @@ class CrudResource:
     default_sort: str
     search: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
-    derive: Derive | None = None
+    # {timestamp column: boolean field}: set to the time the field became true (kept while
+    # it stays true), cleared when it becomes false. E.g. {"completed_at": "completed"}.
+    stamps: Mapping[str, str] = field(default_factory=dict)
+    # The owner's total is kept in `item_count` by triggers on the table (see migration
+    # 0004): lists and the item cap read it instead of counting rows.
+    counted: bool = False
     require_if_match: bool = False  # writes without `If-Match` get 428
     tags: tuple[str, ...] = field(default=())
 
@@ -79,8 +81,10 @@ class CrudResource:
         missing = set(self.read.model_fields) - set(columns.keys())
         if missing:
             yield f"read schema {self.read.__name__} has fields without columns {sorted(missing)}"
-        if self.page.model_fields.keys() != {self.plural, "count", "limit", "offset"}:
-            yield f"page schema {self.page.__name__} must have {self.plural}, count, limit, offset"
+        if self.page.model_fields.keys() != {self.plural, *_PAGE_FIELDS}:
+            yield f"page schema {self.page.__name__} must have {self.plural}, " + ", ".join(
+                _PAGE_FIELDS
+            )
         for name in self.sort:
             if name not in columns:
                 yield f"sort field {name!r} is not a column"
@@ -90,5 +94,18 @@ class CrudResource:
             if name not in columns:
                 yield f"search field {name!r} is not a column"
         for name in self.filters:
-            if name not in columns or not isinstance(columns[name].type, Boolean):
+            if name not in columns or not isinstance(storage_type(columns[name]), Boolean):
                 yield f"filter {name!r} is not a boolean column"
+        for stamp, flag in self.stamps.items():
+            if stamp not in columns or not isinstance(storage_type(columns[stamp]), DateTime):
+                yield f"stamp {stamp!r} is not a timestamp column"
+            if flag not in columns or not isinstance(storage_type(columns[flag]), Boolean):
+                yield f"stamp flag {flag!r} is not a boolean column"
+            if flag not in self.create.model_fields:
+                yield f"stamp flag {flag!r} is not a field of {self.create.__name__}"
+
+
+def storage_type(column: Column[Any]) -> TypeEngine[Any]:
+    """The column's SQL type, seen through decorators such as SQLModel's AutoString."""
+    column_type: TypeEngine[Any] = column.type
+    return column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type

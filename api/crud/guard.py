@@ -1,23 +1,40 @@
-"""The route class of generated endpoints: checks the caller before anything else runs."""
+"""The route class of generated endpoints: checks the caller before anything else runs,
+then serves the request without FastAPI's per-request parameter solving.
+
+FastAPI still builds each route from its endpoint's signature, for routing and the
+OpenAPI contract; `ParameterReader` validates requests against the same declarations.
+"""
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth.bearer import authenticate
-from api.db import database_error
+from api.crud.params import ParameterReader
 from api.errors import AuthForbidden, RateLimited, UnsupportedMediaType
 from api.runtime import runtime_of
+
+Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """What a generated endpoint does: read its parameters, then run the operation."""
+
+    handler: Handler
+    reader: ParameterReader
 
 
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
+    if content_type == "application/json" or content_type.startswith("application/json;"):
+        return True
     message = Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
@@ -43,7 +60,9 @@ class OwnerScopedRoute(APIRoute):
     read or the database touched; so a stranger learns nothing and costs almost nothing."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        generated = getattr(self.endpoint, "generated", None)
+        if not isinstance(generated, Generated):
+            raise TypeError(f"{self.path}: OwnerScopedRoute serves generated endpoints only")
         takes_body = self.body_field is not None
 
         async def guarded(request: Request) -> Response:
@@ -54,17 +73,7 @@ class OwnerScopedRoute(APIRoute):
             # The body is read (and its size limit enforced, see api.limits) only now.
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("Send the body as `application/json`.")
-            try:
-                try:
-                    return await handler(request)
-                except DBAPIError as exc:
-                    # A pooled connection the database dropped (it restarted while the
-                    # API was idle) fails on first use, and the pool then renews them all.
-                    # A read is safe to run again once, on a fresh connection.
-                    if not (exc.connection_invalidated and request.method == "GET"):
-                        raise
-                    return await handler(request)
-            except SQLAlchemyError as exc:
-                raise database_error(exc) from exc
+            params = await generated.reader.read(request)
+            return await generated.handler(request, params)
 
         return guarded

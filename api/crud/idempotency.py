@@ -7,17 +7,54 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.crud.store import Session, Statement
 from api.errors import Conflict, ValidationFailed
 from schemas.idempotency import IdempotencyKey
+from schemas.types import UTCDateTime
 
 KEEP_FOR = timedelta(hours=24)
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _table: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+_ours = (_table.c.user_id == bindparam("k_owner")) & (_table.c.key == bindparam("k_key"))
+_claim_values = {
+    "user_id": bindparam("k_owner"),
+    "key": bindparam("k_key"),
+    "path": bindparam("path"),
+    "request_hash": bindparam("digest"),
+    "created_at": bindparam("now", type_=UTCDateTime()),
+}
+_EXPIRE = Statement(
+    delete(_table)
+    .where(_table.c.user_id == bindparam("k_owner"))
+    .where(_table.c.created_at < bindparam("expired", type_=UTCDateTime()))
+    .returning(_table.c.key)
+)
+_CLAIM = Statement(
+    sqlite_insert(_table).values(_claim_values).on_conflict_do_nothing().returning(_table.c.key),
+    postgres=pg_insert(_table)
+    .values(_claim_values)
+    .on_conflict_do_nothing()
+    .returning(_table.c.key),
+)
+_EARLIER = Statement(
+    select(
+        _table.c.request_hash, _table.c.status_code, _table.c.response_body, _table.c.location
+    ).where(_ours)
+)
+_REMEMBER = Statement(
+    update(_table)
+    .where(_ours)
+    .values(
+        status_code=bindparam("status"),
+        response_body=bindparam("body"),
+        location=bindparam("location"),
+    )
+    .returning(_table.c.key)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +71,7 @@ def fingerprint(path: str, payload: dict[str, Any]) -> str:
 
 
 async def claim(
-    conn: AsyncConnection, owner: str, key: str, path: str, digest: str, now: datetime
+    session: Session, owner: str, key: str, path: str, digest: str, now: datetime
 ) -> StoredResponse | None:
     """Reserve the key inside the caller's transaction. None: it is ours, go ahead and
     create. Otherwise the earlier response to replay.
@@ -42,43 +79,27 @@ async def claim(
     A concurrent request with the same key waits on the row (PostgreSQL) or the write
     lock (SQLite) until the first commits, then replays its response.
     """
-    await conn.execute(
-        delete(_table).where(_table.c.user_id == owner, _table.c.created_at < now - KEEP_FOR)
-    )
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    claimed = await conn.execute(
-        insert(_table)
-        .values(user_id=owner, key=key, path=path, request_hash=digest, created_at=now)
-        .on_conflict_do_nothing()
-        .returning(_table.c.key)
-    )
-    if claimed.first() is not None:
+    await session.rows(_EXPIRE, {"k_owner": owner, "expired": now - KEEP_FOR})
+    claim_args = {"k_owner": owner, "k_key": key, "path": path, "digest": digest, "now": now}
+    if await session.rows(_CLAIM, claim_args):
         return None
-    row = (
-        await conn.execute(
-            select(
-                _table.c.request_hash,
-                _table.c.status_code,
-                _table.c.response_body,
-                _table.c.location,
-            ).where(_table.c.user_id == owner, _table.c.key == key)
-        )
-    ).one()
-    if row.request_hash != digest:
+    request_hash, status_code, body, location = (
+        await session.rows(_EARLIER, {"k_owner": owner, "k_key": key})
+    )[0]
+    if request_hash != digest:
         # 422, as the IETF Idempotency-Key draft specifies for a key reused with another body.
         raise ValidationFailed("This Idempotency-Key was used with a different request.")
-    if row.status_code is None:
+    if status_code is None:
         raise Conflict("A request with this Idempotency-Key is still in progress.")
-    return StoredResponse(row.status_code, row.response_body.encode(), row.location)
+    return StoredResponse(status_code, body.encode(), location)
 
 
-async def remember(conn: AsyncConnection, owner: str, key: str, response: StoredResponse) -> None:
-    await conn.execute(
-        update(_table)
-        .where(_table.c.user_id == owner, _table.c.key == key)
-        .values(
-            status_code=response.status_code,
-            response_body=response.body.decode(),
-            location=response.location,
-        )
-    )
+async def remember(session: Session, owner: str, key: str, response: StoredResponse) -> None:
+    args = {
+        "k_owner": owner,
+        "k_key": key,
+        "status": response.status_code,
+        "body": response.body.decode(),
+        "location": response.location,
+    }
+    await session.rows(_REMEMBER, args)

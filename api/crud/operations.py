@@ -1,20 +1,24 @@
 """The six operations, generic over the resource: validated input in, committed rows out."""
 
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import Request, Response
-from pydantic import BaseModel
-from sqlalchemy import Row
+from sqlalchemy import DateTime
+from starlette.requests import Request
+from starlette.responses import Response
 
 from api.crud import idempotency
-from api.crud.declaration import CrudResource
+from api.crud.cursors import Cursors
+from api.crud.declaration import CrudResource, storage_type
 from api.crud.preconditions import etag, if_match_versions, none_match
-from api.crud.statements import OwnedStatements
-from api.errors import Conflict, NotFound, PreconditionFailed
-from api.runtime import Runtime, runtime_of
-from schemas.types import utc_now, uuid7
+from api.crud.statements import OwnedStatements, like_pattern
+from api.crud.store import Store
+from api.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
+from api.runtime import runtime_of
+from schemas.types import rfc3339, utc_now, uuid7
 
 JSON = "application/json"
 Params = dict[str, Any]
@@ -22,53 +26,77 @@ Params = dict[str, Any]
 
 class Operations:
     """Single statements run in autocommit mode: the response is sent only after the
-    database committed, in one round trip. Idempotent creates use a transaction."""
+    database committed, in one round trip. Idempotent creates use a transaction.
+
+    Rows go to JSON directly (the response models document them; the database's
+    column types already guarantee them)."""
 
     _stale = "The item changed since you read it; fetch it again and retry."
 
     def __init__(self, resource: CrudResource) -> None:
         self._resource = resource
         self._sql = OwnedStatements(resource)
-        self._fields = list(resource.read.model_fields)
-        self._serialize_item = resource.read.__pydantic_serializer__.to_json
-        self._serialize_page = resource.page.__pydantic_serializer__.to_json
+        self._cursors = Cursors(resource.sql_table)
+        self._fields = tuple(resource.read.model_fields)
+        columns = resource.sql_table.c
+        self._timestamps = tuple(
+            n for n in self._fields if isinstance(storage_type(columns[n]), DateTime)
+        )
+        self._version_at = self._fields.index("version")
         self._not_found = f"No such {resource.name}."
 
-    def _item(self, row: Row[Any] | dict[str, Any]) -> BaseModel:
-        values = row if isinstance(row, dict) else dict(zip(self._fields, row, strict=False))
-        return self._resource.read.model_validate(values)
+    def _json(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        item = {name: values[name] for name in self._fields}
+        for name in self._timestamps:
+            if item[name] is not None:
+                item[name] = rfc3339(item[name])
+        return item
 
-    def _respond(self, row: Row[Any] | dict[str, Any], status: int = 200) -> Response:
-        return self._respond_item(self._item(row), status)
-
-    def _respond_item(self, item: BaseModel, status: int = 200) -> Response:
-        headers = {"ETag": etag(_version_of(item))}
-        return Response(self._serialize_item(item), status, headers, media_type=JSON)
+    def _respond(self, row: Sequence[Any], status: int = 200) -> Response:
+        body = orjson.dumps(self._json(dict(zip(self._fields, row, strict=False))))
+        return Response(body, status, {"ETag": etag(row[self._version_at])}, media_type=JSON)
 
     async def list_items(self, request: Request, params: Params) -> Response:
-        owner, query = params["user_id"], params["query"].model_dump()
-        query["filters"] = {
-            name: query.pop(name) == "true"
-            for name in self._resource.filters
-            if query.get(name) is not None
+        owner, query = params["user_id"], params["query"]
+        filters = tuple(name for name in self._resource.filters if getattr(query, name) is not None)
+        matching: Params = {"k_owner": owner}
+        for name in filters:
+            matching[f"f_{name}"] = getattr(query, name) == "true"
+        if query.search is not None:
+            matching["search"] = like_pattern(query.search)
+        page_args = {**matching, "limit": query.limit + 1, "offset": query.offset}
+        if query.cursor is not None:
+            if query.offset:
+                message = "Send either `cursor` or `offset`, not both."
+                raise ValidationFailed(message, errors=[FieldError(loc=["query"], msg=message)])
+            page_args["after_key"], page_args["after_id"] = self._cursors.decode(
+                query.cursor, query.sort
+            )
+        store, searched = _store(request), query.search is not None
+        statement = self._sql.page(filters, searched, query.sort, query.cursor is not None)
+        rows = await store.rows(statement, page_args, read=True)
+        more, rows = len(rows) > query.limit, rows[: query.limit]
+        if rows:
+            total = rows[0][-1]
+        elif query.offset == 0 and query.cursor is None:
+            total = 0
+        else:  # past the last page: no row carries the total
+            count = self._sql.count(filters, searched)
+            total = (await store.rows(count, matching, read=True))[0][0]
+        items = [self._json(dict(zip(self._fields, row, strict=False))) for row in rows]
+        next_cursor = None
+        if more:
+            last = dict(zip(self._fields, rows[-1], strict=False))
+            key = last[query.sort.removeprefix("-")]
+            next_cursor = self._cursors.encode(query.sort, key, last["id"])
+        page = {
+            self._resource.plural: items,
+            "count": total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "next_cursor": next_cursor,
         }
-        async with runtime_of(request).engine.connect() as conn:
-            rows = (await conn.execute(self._sql.page(owner, query))).all()
-            if rows:
-                total = rows[0][-1]
-            elif query["offset"] == 0:
-                total = 0
-            else:  # past the last page: the window had no row to carry the total
-                total = (await conn.execute(self._sql.count(owner, query))).scalar_one()
-        page = self._resource.page.model_validate(
-            {
-                self._resource.plural: [self._item(row) for row in rows],
-                "count": total,
-                "limit": query["limit"],
-                "offset": query["offset"],
-            }
-        )
-        return Response(self._serialize_page(page), media_type=JSON)
+        return Response(orjson.dumps(page), media_type=JSON)
 
     async def create(self, request: Request, params: Params) -> Response:
         runtime, owner = runtime_of(request), params["user_id"]
@@ -76,31 +104,32 @@ class Operations:
         now = utc_now()
         values = {
             **fields,
-            **self._derived(fields, now, on_update=False),
+            **self._stamped(fields, now),
             "id": uuid7(),
             self._resource.owner: owner,
             "created_at": now,
             "updated_at": now,
             "version": 1,
         }
-        insert = self._sql.insert(values, owner=owner, cap=runtime.settings.max_items_per_user)
+        cap = runtime.settings.max_items_per_user
+        insert = self._sql.insert(tuple(values), bool(cap))
+        args: Params = {f"p_{name}": value for name, value in values.items()}
+        args["k_owner"] = owner
+        if cap:
+            args["cap"] = cap
         created = idempotency.StoredResponse(
-            201,
-            self._serialize_item(self._item(values)),
-            f"{request.url.path}/{values['id']}",
+            201, orjson.dumps(self._json(values)), f"{request.url.path}/{values['id']}"
         )
         key = params.get("idempotency_key")
         if key is None:
-            async with runtime.engine.connect() as conn:
-                inserted = (await conn.execute(insert)).first() is not None
-            self._check_cap(inserted, runtime)
+            self._check_cap(bool(await runtime.store.rows(insert, args)), cap)
             return self._created(created, replayed=False)
         digest = idempotency.fingerprint(request.url.path, fields)
-        async with runtime.transactional.begin() as conn:
-            earlier = await idempotency.claim(conn, owner, key, request.url.path, digest, now)
+        async with runtime.store.transaction() as session:
+            earlier = await idempotency.claim(session, owner, key, request.url.path, digest, now)
             if earlier is None:
-                self._check_cap((await conn.execute(insert)).first() is not None, runtime)
-                await idempotency.remember(conn, owner, key, created)
+                self._check_cap(bool(await session.rows(insert, args)), cap)
+                await idempotency.remember(session, owner, key, created)
         return self._created(earlier or created, replayed=earlier is not None)
 
     def _created(self, stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
@@ -112,21 +141,19 @@ class Operations:
             headers["Idempotency-Replayed"] = "true"
         return Response(stored.body, stored.status_code, headers, media_type=JSON)
 
-    def _check_cap(self, inserted: bool, runtime: Runtime) -> None:
+    def _check_cap(self, inserted: bool, cap: int) -> None:
         if not inserted:
-            cap = runtime.settings.max_items_per_user
             raise Conflict(f"You have reached the limit of {cap} {self._resource.plural}.")
 
     async def get(self, request: Request, params: Params) -> Response:
-        owner, item_id = params["user_id"], self._item_id(params)
-        async with runtime_of(request).engine.connect() as conn:
-            row = (await conn.execute(self._sql.get(owner, item_id))).first()
-        if row is None:
+        args = {"k_owner": params["user_id"], "k_id": self._item_id(params)}
+        rows = await _store(request).rows(self._sql.get, args, read=True)
+        if not rows:
             raise NotFound(self._not_found)
-        item = self._item(row)
-        if none_match(params.get("if_none_match"), _version_of(item)):
-            return Response(status_code=304, headers={"ETag": etag(_version_of(item))})
-        return self._respond_item(item)
+        version = rows[0][self._version_at]
+        if none_match(params.get("if_none_match"), version):
+            return Response(status_code=304, headers={"ETag": etag(version)})
+        return self._respond(rows[0])
 
     async def replace(self, request: Request, params: Params) -> Response:
         return await self._update(request, params, params["payload"].model_dump())
@@ -144,34 +171,40 @@ class Operations:
 
     async def _update(self, request: Request, params: Params, fields: dict[str, Any]) -> Response:
         versions = self._versions(params)
-        now = utc_now()
-        values = {**fields, **self._derived(fields, now, on_update=True), "updated_at": now}
-        owner, item_id = params["user_id"], self._item_id(params)
-        statement = self._sql.update(owner, item_id, values, versions)
-        async with runtime_of(request).engine.connect() as conn:
-            row = (await conn.execute(statement)).first()
-            if row is None:
-                await self._explain_miss(conn, owner, item_id, versions)
-        assert row is not None
-        return self._respond(row)
+        stamps = tuple(
+            (column, bool(fields[flag]))
+            for column, flag in self._resource.stamps.items()
+            if flag in fields
+        )
+        statement = self._sql.update(tuple(fields), stamps, _count(versions))
+        args = self._target(params, versions)
+        args.update({f"p_{name}": value for name, value in fields.items()}, now=utc_now())
+        rows = await _store(request).rows(statement, args)
+        if not rows:
+            await self._explain_miss(request, params, versions)
+        return self._respond(rows[0])
 
     async def delete(self, request: Request, params: Params) -> Response:
         versions = self._versions(params)
-        owner, item_id = params["user_id"], self._item_id(params)
-        async with runtime_of(request).engine.connect() as conn:
-            deleted = (await conn.execute(self._sql.delete(owner, item_id, versions))).rowcount
-            if not deleted:
-                await self._explain_miss(conn, owner, item_id, versions)
+        statement = self._sql.delete(_count(versions))
+        if not await _store(request).rows(statement, self._target(params, versions)):
+            await self._explain_miss(request, params, versions)
         return Response(status_code=204)
 
+    def _target(self, params: Params, versions: list[int] | None) -> Params:
+        """Parameters naming one item of the owner, at one of `versions` if given."""
+        args: Params = {"k_owner": params["user_id"], "k_id": self._item_id(params)}
+        args.update({f"v{n}": version for n, version in enumerate(versions or ())})
+        return args
+
     async def _explain_miss(
-        self, conn: Any, owner: str, item_id: uuid.UUID, versions: list[int] | None
+        self, request: Request, params: Params, versions: list[int] | None
     ) -> None:
         """No row touched: 412 if it exists at another version, else 404 (failure path
         only, so a successful write stays one statement)."""
         if versions is not None:
-            current = (await conn.execute(self._sql.version(owner, item_id))).first()
-            if current is not None:
+            args = {"k_owner": params["user_id"], "k_id": self._item_id(params)}
+            if await _store(request).rows(self._sql.version, args, read=True):
                 raise PreconditionFailed(self._stale)
         raise NotFound(self._not_found)
 
@@ -183,14 +216,17 @@ class Operations:
         assert isinstance(item_id, uuid.UUID)
         return item_id
 
-    def _derived(self, fields: dict[str, Any], now: Any, *, on_update: bool) -> dict[str, Any]:
-        derive = self._resource.derive
-        if derive is None:
-            return {}
-        return dict(derive(fields, now, self._resource.sql_table if on_update else None))
+    def _stamped(self, fields: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """Stamp columns of a new item: `now` where the flag is set."""
+        return {
+            column: now if fields.get(flag) else None
+            for column, flag in self._resource.stamps.items()
+        }
 
 
-def _version_of(item: BaseModel) -> int:
-    version = getattr(item, "version")  # noqa: B009 (the declaration checked it exists)
-    assert isinstance(version, int)
-    return version
+def _store(request: Request) -> Store:
+    return runtime_of(request).store
+
+
+def _count(versions: list[int] | None) -> int | None:
+    return None if versions is None else len(versions)

@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.crud import cursors
 from api.crud.declaration import CrudResource
-from api.crud.guard import OwnerScopedRoute
+from api.crud.guard import Generated, OwnerScopedRoute
 from api.crud.idempotency import KEY_PATTERN
 from api.crud.operations import Operations
+from api.crud.params import ParameterReader
 from api.errors import problem_responses
 from schemas.types import ONE_LINE_VISIBLE
 
@@ -42,11 +44,14 @@ UserIdPath = Annotated[
 
 
 def _with_parameters(handler: Handler, **annotations: Any) -> Endpoint:
-    """An endpoint with the typed parameters FastAPI validates and documents, which hands
-    them to the generic handler as one dict."""
+    """An endpoint whose signature declares the typed parameters, which FastAPI documents.
+    Requests are served by `OwnerScopedRoute`, which reads the same declarations
+    (`ParameterReader`) and hands them to the generic handler as one dict."""
 
     async def endpoint(request: Request, **params: Any) -> Response:
         return await handler(request, params)
+
+    endpoint.generated = Generated(handler, ParameterReader(annotations))  # type: ignore[attr-defined]
 
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
@@ -82,6 +87,17 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
         __config__=ConfigDict(extra="ignore"),
         limit=(int, Field(20, ge=1, le=MAX_LIMIT, description="Page size.")),
         offset=(int, Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")),
+        cursor=(
+            str | None,
+            Field(
+                None,
+                min_length=1,
+                max_length=cursors.MAX_LENGTH,
+                pattern=cursors.PATTERN,
+                description="Continue after the page that returned this `next_cursor` "
+                "(keyset pagination: every page costs the same). Not with `offset`.",
+            ),
+        ),
         sort=(
             Literal.__getitem__(sort_values),  # type: ignore[arg-type]
             Field(resource.default_sort, description="Sort key; `-` for descending."),

@@ -1,121 +1,168 @@
-"""SQL for a resource. Every statement is filtered by owner: other rows do not exist."""
+"""SQL for a resource. Every statement is filtered by owner: other rows do not exist.
 
-import uuid
-from collections.abc import Mapping
+Statements are built once per shape (which fields, filters, sort...) with named
+parameters and cached, so a request only picks one and supplies values. Parameters:
+`k_owner`, `k_id`, `now`, `p_<column>` for written values, `v<n>` for `If-Match` versions,
+`f_<column>` for filters, `search`, `limit`, `offset`, `after_key`/`after_id` (cursor),
+`cap` (the names of the keys start with `k_`: a column may be called `id` or `key`).
+"""
+
+import functools
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
+    Column,
     ColumnElement,
-    Delete,
-    Insert,
     Select,
     String,
-    Update,
+    bindparam,
+    false,
     func,
-    literal,
+    null,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
-from sqlalchemy.types import TypeDecorator
 
-from api.crud.declaration import CrudResource
+from api.crud.declaration import CrudResource, storage_type
+from api.crud.store import Statement
+from schemas.counter import ItemCount
+from schemas.types import UTCDateTime
+
+LIKE_ESCAPE = "/"
+_COUNTS = ItemCount.__table__  # type: ignore[attr-defined]
+
+
+def like_pattern(term: str) -> str:
+    """`term` as a literal substring pattern: `%` and `_` match themselves."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        term = term.replace(special, LIKE_ESCAPE + special)
+    return f"%{term}%"
 
 
 class OwnedStatements:
     def __init__(self, resource: CrudResource) -> None:
         table = resource.sql_table
+        self._resource = resource
         self._table = table
-        self._owner = table.c[resource.owner]
         self._id = table.c["id"]
         self._version = table.c["version"]
         self.read_columns = [table.c[name] for name in resource.read.model_fields]
-        self._search = [table.c[name] for name in resource.search]
+        self._now = bindparam("now", type_=UTCDateTime())
+        self.get = Statement(select(*self.read_columns).where(self._owned(with_id=True)))
+        self.version = Statement(select(self._version).where(self._owned(with_id=True)))
 
-    def _owned(
-        self, owner: str, item_id: uuid.UUID | None = None, versions: list[int] | None = None
-    ) -> ColumnElement[bool]:
+    def _owned(self, *, with_id: bool = False, versions: int | None = None) -> ColumnElement[bool]:
         """The one filter every statement starts from: rows of others do not exist."""
-        condition = self._owner == owner
-        if item_id is not None:
-            condition &= self._id == item_id
+        condition = self._table.c[self._resource.owner] == bindparam("k_owner")
+        if with_id:
+            condition &= self._id == bindparam("k_id")
         if versions is not None:
-            condition &= self._version.in_(versions)
+            matches = [bindparam(f"v{n}", type_=self._version.type) for n in range(versions)]
+            condition &= self._version.in_(matches) if matches else false()
         return condition
 
-    def get(self, owner: str, item_id: uuid.UUID) -> Select[Any]:
-        return select(*self.read_columns).where(self._owned(owner, item_id))
+    def _matching(self, filters: tuple[str, ...], search: bool) -> list[ColumnElement[bool]]:
+        conditions = [self._owned()]
+        conditions += [self._table.c[name] == bindparam(f"f_{name}") for name in filters]
+        if search:
+            pattern = func.lower(bindparam("search", type_=String()))
+            columns = (self._table.c[name] for name in self._resource.search)
+            conditions.append(or_(*(func.lower(c).like(pattern, LIKE_ESCAPE) for c in columns)))
+        return conditions
 
-    def _filtered(self, stmt: Select[Any], owner: str, query: Mapping[str, Any]) -> Select[Any]:
-        stmt = stmt.where(self._owned(owner))
-        for name, value in query["filters"].items():
-            stmt = stmt.where(self._table.c[name] == value)
-        if query["search"]:
-            term = query["search"]
-            stmt = stmt.where(or_(*(c.icontains(term, autoescape=True) for c in self._search)))
-        return stmt
+    def _total(self, filters: tuple[str, ...], search: bool) -> Select[Any]:
+        """The number of matches: the trigger-kept count when nothing narrows the list
+        (flat however many items there are), else counted from the owner's rows."""
+        if self._resource.counted and not filters and not search:
+            kept = select(_COUNTS.c.total).where(
+                _COUNTS.c.resource == self._resource.name, _COUNTS.c.owner == bindparam("k_owner")
+            )
+            return select(func.coalesce(kept.scalar_subquery(), 0))
+        matches = select(func.count()).select_from(self._table)
+        # Never correlated with the page's own FROM: it counts all of the owner's matches.
+        return matches.where(*self._matching(filters, search)).correlate(None)
 
-    def page(self, owner: str, query: Mapping[str, Any]) -> Select[Any]:
-        """One page plus the total count in one round trip (a window over the matches)."""
-        total = func.count().over().label("_total")
-        stmt = self._filtered(select(*self.read_columns, total), owner, query)
-        return (
-            stmt.order_by(*self._order(query["sort"])).limit(query["limit"]).offset(query["offset"])
-        )
-
-    def count(self, owner: str, query: Mapping[str, Any]) -> Select[Any]:
-        return self._filtered(select(func.count()).select_from(self._table), owner, query)
-
-    def _order(self, sort: str) -> list[ColumnElement[Any]]:
-        name = sort.removeprefix("-")
+    @functools.cache  # noqa: B019 (one instance per resource, kept for the app's life)
+    def page(self, filters: tuple[str, ...], search: bool, sort: str, after: bool) -> Statement:
+        """`limit` rows of a page and, on each, the total matching count. `after`: keyset
+        pagination, the rows that sort after (`after_key`, `after_id`)."""
+        key = self.sort_key(sort)
+        total = self._total(filters, search).scalar_subquery().label("_total")
+        stmt = select(*self.read_columns, total).where(*self._matching(filters, search))
         descending = sort.startswith("-")
-        column: ColumnElement[Any] = self._table.c[name]
+        if after:
+            column = self._table.c[sort.removeprefix("-")]
+            bound: ColumnElement[Any] = bindparam("after_key", type_=column.type)
+            if _is_text(column):
+                bound = func.lower(bound)
+            row = tuple_(key, self._id)
+            bound_row = tuple_(bound, bindparam("after_id", type_=self._id.type))
+            stmt = stmt.where(row < bound_row if descending else row > bound_row)
+        order = [key.desc(), self._id.desc()] if descending else [key.asc(), self._id.asc()]
+        limited = stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
+        return Statement(limited)
+
+    @functools.cache  # noqa: B019
+    def count(self, filters: tuple[str, ...], search: bool) -> Statement:
+        return Statement(self._total(filters, search))
+
+    def sort_key(self, sort: str) -> ColumnElement[Any]:
+        column: ColumnElement[Any] = self._table.c[sort.removeprefix("-")]
         if _is_text(column):
             column = func.lower(column)  # people expect "apple" before "Banana"
-        # `id` breaks ties, so equal keys never shuffle between pages.
-        keys = [column, self._id]
-        return [k.desc() if descending else k.asc() for k in keys]
+        return column
 
-    def insert(self, values: Mapping[str, Any], *, owner: str, cap: int) -> Insert:
-        """Insert unless the owner already has `cap` items (0: no cap), in one statement.
-        Concurrent creates at the edge may overshoot by a few: the cap is a guard rail."""
-        if not cap:
-            return sql_insert(self._table).values(**values).returning(self._id)
-        names = list(values)
-        row = select(*(literal(values[n], self._table.c[n].type) for n in names))
-        owned = select(func.count()).select_from(self._table).where(self._owned(owner))
-        capped = row.where(owned.scalar_subquery() < cap)
-        # RETURNING tells reliably whether a row went in (rowcount is -1 for psycopg here).
-        return sql_insert(self._table).from_select(names, capped).returning(self._id)
+    @functools.cache  # noqa: B019
+    def insert(self, columns: tuple[str, ...], capped: bool) -> Statement:
+        """Insert `p_<column>` values, unless (`capped`) the owner already has `cap`
+        items, in one statement. Concurrent creates at the edge may overshoot by a few:
+        the cap is a guard rail. RETURNING says whether a row went in."""
+        values = {name: self._value(name) for name in columns}
+        if not capped:
+            return Statement(sql_insert(self._table).values(values).returning(self._id))
+        row = select(*values.values()).where(
+            self._total((), False).scalar_subquery() < bindparam("cap")
+        )
+        return Statement(
+            sql_insert(self._table).from_select(list(columns), row).returning(self._id)
+        )
 
-    def version(self, owner: str, item_id: uuid.UUID) -> Select[Any]:
-        return select(self._version).where(self._owned(owner, item_id))
-
+    @functools.cache  # noqa: B019
     def update(
-        self,
-        owner: str,
-        item_id: uuid.UUID,
-        values: Mapping[str, Any],
-        versions: list[int] | None,
-    ) -> Update:
-        """Change the row only if it is the owner's and, with `If-Match`, still at one of
-        `versions`: the check and the write are one atomic statement."""
-        return (
+        self, fields: tuple[str, ...], stamps: tuple[tuple[str, bool], ...], versions: int | None
+    ) -> Statement:
+        """Set `p_<field>` values (`stamps`: timestamp columns set to `now` when their
+        flag became true, kept if it already was, cleared when false) if the row is the
+        owner's and, with `If-Match`, still at one of `versions`: check and write are
+        one atomic statement."""
+        values: dict[str, Any] = {name: self._value(name) for name in fields}
+        for column, flag in stamps:
+            values[column] = func.coalesce(self._table.c[column], self._now) if flag else null()
+        values["updated_at"] = self._now
+        values["version"] = self._version + 1
+        return Statement(
             sql_update(self._table)
-            .where(self._owned(owner, item_id, versions))
-            .values(**values, version=self._version + 1)
+            .where(self._owned(with_id=True, versions=versions))
+            .values(values)
             .returning(*self.read_columns)
         )
 
-    def delete(self, owner: str, item_id: uuid.UUID, versions: list[int] | None) -> Delete:
-        return sql_delete(self._table).where(self._owned(owner, item_id, versions))
+    @functools.cache  # noqa: B019
+    def delete(self, versions: int | None) -> Statement:
+        return Statement(
+            sql_delete(self._table)
+            .where(self._owned(with_id=True, versions=versions))
+            .returning(self._id)
+        )
+
+    def _value(self, column: str) -> BindParameter[Any]:
+        return bindparam(f"p_{column}", type_=self._table.c[column].type)
 
 
 def _is_text(column: ColumnElement[Any]) -> bool:
-    """String columns, including SQLModel's AutoString (a TypeDecorator over String)."""
-    column_type = column.type
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    return isinstance(column_type, String)
+    return isinstance(column, Column) and isinstance(storage_type(column), String)
