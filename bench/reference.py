@@ -141,7 +141,8 @@ class Reference:
             return await self.create(request, owner)
         limit = _bounded(request, "limit", 20, 1, 100)
         offset = _bounded(request, "offset", 0, 0, 10_000)
-        rows = await self.pool.rows(refdb.LIST, (owner, limit, offset))
+        rows = await self.pool.rows(refdb.LIST, (owner, owner, limit + 1, offset))
+        more, rows = len(rows) > limit, rows[:limit]
         if rows:
             total = rows[0][-1]
         elif offset:
@@ -149,7 +150,18 @@ class Reference:
         else:
             total = 0
         tasks = [dict(zip(refdb.COLUMNS, row, strict=False)) for row in rows]
-        page = {"tasks": tasks, "count": total, "limit": limit, "offset": offset}
+        next_cursor = None
+        if more:  # the same keyset cursor as the API's: sort, key, id
+            last = tasks[-1]
+            key = orjson.dumps(["-created_at", last["created_at"].isoformat(), str(last["id"])])
+            next_cursor = base64.urlsafe_b64encode(key).rstrip(b"=").decode()
+        page = {
+            "tasks": tasks,
+            "count": total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": next_cursor,
+        }
         return Response(orjson.dumps(page, option=orjson.OPT_UTC_Z), media_type=JSON)
 
     async def create(self, request: Request, owner: str) -> Response:

@@ -286,10 +286,20 @@ class NoteResponseWithoutVersion(BaseModel):
         ),
         pytest.param(
             {"page": TaskListResponse},
-            "page schema TaskListResponse must have notes, count, limit, offset",
+            "page schema TaskListResponse must have notes, count, limit, offset, next_cursor",
             id="page-wrong-shape",
         ),
         pytest.param({"table": object}, "is not a table", id="not-a-table"),
+        pytest.param(
+            {"stamps": {"body": "pinned"}},
+            "stamp 'body' is not a timestamp column",
+            id="stamp-not-a-timestamp",
+        ),
+        pytest.param(
+            {"stamps": {"created_at": "body"}},
+            "stamp flag 'body' is not a boolean column",
+            id="stamp-flag-not-bool",
+        ),
     ],
 )
 def test_bad_declaration_is_refused_with_a_clear_message(

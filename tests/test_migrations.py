@@ -13,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from psycopg import sql
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -71,3 +71,53 @@ def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
     command.upgrade(config, "head")
     diffs, _ = _inspect(empty_database_url)
     assert diffs == []
+
+
+def _execute(database_url: str, *statements: str | tuple[str, dict[str, Any]]) -> list[Any]:
+    """Run statements (text, or text and parameters) in one transaction; the rows of the
+    last one."""
+    url = make_url(normalize_url(database_url))
+    sync_driver = "sqlite" if url.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    engine = create_engine(url.set(drivername=sync_driver), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            rows: list[Any] = []
+            for statement in statements:
+                query, params = statement if isinstance(statement, tuple) else (statement, {})
+                result = conn.execute(text(query), params)
+                rows = list(result) if result.returns_rows else []
+            return rows
+    finally:
+        engine.dispose()
+
+
+def _task(owner: str) -> tuple[str, dict[str, Any]]:
+    insert = (
+        "INSERT INTO task (id, user_id, title, completed, created_at, updated_at, version)"
+        " VALUES (:id, :owner, 't', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+    )
+    return insert, {"id": uuid.uuid4().hex, "owner": owner}
+
+
+def test_item_counts_are_backfilled_and_kept_by_triggers(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0003")
+    _execute(empty_database_url, *(_task(owner) for owner in ("ann", "ann", "ann", "ben")))
+    command.upgrade(config, "head")
+    counts = "SELECT owner, total FROM item_count WHERE resource = 'task' ORDER BY owner"
+    assert _execute(empty_database_url, counts) == [("ann", 3), ("ben", 1)]
+
+    _execute(
+        empty_database_url,
+        _task("cat"),
+        _task("ben"),
+        "DELETE FROM task WHERE id IN (SELECT id FROM task WHERE user_id = 'ann' LIMIT 2)",
+        "UPDATE task SET user_id = 'cat' WHERE user_id = 'ann'",  # moves the last of ann's
+        "UPDATE task SET title = 'renamed' WHERE user_id = 'ben'",  # not a move
+    )
+    assert _execute(empty_database_url, counts) == [("ann", 0), ("ben", 2), ("cat", 2)]
+    actual = "SELECT user_id, count(*) FROM task GROUP BY user_id ORDER BY user_id"
+    assert _execute(empty_database_url, actual) == [("ben", 2), ("cat", 2)]
+    if empty_database_url.startswith("postgresql"):
+        _execute(empty_database_url, "TRUNCATE task")
+        assert _execute(empty_database_url, counts) == []
