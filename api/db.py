@@ -26,6 +26,7 @@ from api.settings import Settings
 log = logging.getLogger("todo_api.db")
 
 ROOT = Path(__file__).resolve().parent.parent
+USERS_POOL_SIZE = 4
 
 
 def normalize_url(url: str) -> str:
@@ -82,7 +83,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return _sqlite_engine(url)
     return create_async_engine(
         url,
-        pool_size=settings.db_pool_size,
+        # On PostgreSQL this engine serves Alembic and the built-in user routes only (the
+        # task endpoints have their own pool, `api.pgpool`); logins are bound by password
+        # hashing, so a few connections are plenty, opened on first use.
+        pool_size=min(settings.db_pool_size, USERS_POOL_SIZE),
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=300,

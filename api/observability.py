@@ -29,6 +29,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     """JSON lines on stdout for everything under `todo_api`."""
+    # The JSON lines show none of these; looking them up costs every record (the access
+    # log writes one per request).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logger = logging.getLogger("todo_api")
     logger.setLevel(level.upper())
     if not any(getattr(h, "_todo_api", False) for h in logger.handlers):

@@ -42,7 +42,8 @@ class ConnectionPool:
         """A connection for one caller; hand it back with `put`, whatever happens."""
         if self._slots.locked():
             try:
-                await asyncio.wait_for(self._slots.acquire(), self._timeout)
+                async with asyncio.timeout(self._timeout):  # a timer, not a task per wait
+                    await self._slots.acquire()
             except TimeoutError:
                 raise PoolTimeoutError(f"no connection free within {self._timeout} s") from None
         else:

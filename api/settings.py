@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     max_items_per_user: int = Field(default=50_000, ge=0)  # per resource; 0: no cap
 
+    # FastAPI's native OpenTelemetry (spans, metrics, logs through the global providers).
+    # Off by default: even unconfigured, checking for providers costs every request.
+    telemetry: bool = False
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -1,5 +1,5 @@
 """The route class of generated endpoints: checks the caller before anything else runs,
-then serves the request without FastAPI's per-request parameter solving.
+then serves the request without FastAPI's per-request dependency machinery.
 
 FastAPI still builds each route from its endpoint's signature, for routing and the
 OpenAPI contract; `ParameterReader` validates requests against the same declarations.
@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from api.auth.bearer import authenticate
 from api.crud.params import ParameterReader
@@ -77,3 +78,17 @@ class OwnerScopedRoute(APIRoute):
             return await generated.handler(request, params)
 
         return guarded
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        guarded = self.get_route_handler()
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            # What FastAPI's wrapper adds (exit stacks for dependencies with `yield`) these
+            # endpoints do not use; errors reach the app's exception handlers as before.
+            response = await guarded(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        # Used when the route is added to the app directly (api.main does); an included
+        # router builds its own wrapper around `get_route_handler()`.
+        self.app = app

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.crud import idempotency
 from api.crud.cursors import Cursors
-from api.crud.declaration import CrudResource, storage_type
+from api.crud.declaration import CrudResource
 from api.crud.preconditions import etag, if_match_versions, none_match
 from api.crud.statements import OwnedStatements, like_pattern
 from api.crud.store import Store
@@ -38,22 +37,15 @@ class Operations:
         self._sql = OwnedStatements(resource)
         self._cursors = Cursors(resource.sql_table)
         self._fields = tuple(resource.read.model_fields)
-        columns = resource.sql_table.c
-        self._timestamps = tuple(
-            n for n in self._fields if isinstance(storage_type(columns[n]), DateTime)
-        )
         self._version_at = self._fields.index("version")
         self._not_found = f"No such {resource.name}."
 
-    def _json(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        item = {name: values[name] for name in self._fields}
-        for name in self._timestamps:
-            if item[name] is not None:
-                item[name] = rfc3339(item[name])
-        return item
+    def _item(self, row: Sequence[Any]) -> dict[str, Any]:
+        """A row of the read columns (extra trailing columns are ignored) as a dict."""
+        return dict(zip(self._fields, row, strict=False))
 
     def _respond(self, row: Sequence[Any], status: int = 200) -> Response:
-        body = orjson.dumps(self._json(dict(zip(self._fields, row, strict=False))))
+        body = to_json(self._item(row))
         return Response(body, status, {"ETag": etag(row[self._version_at])}, media_type=JSON)
 
     async def list_items(self, request: Request, params: Params) -> Response:
@@ -83,10 +75,10 @@ class Operations:
         else:  # past the last page: no row carries the total
             count = self._sql.count(filters, searched)
             total = (await store.rows(count, matching, read=True))[0][0]
-        items = [self._json(dict(zip(self._fields, row, strict=False))) for row in rows]
+        items = [self._item(row) for row in rows]
         next_cursor = None
         if more:
-            last = dict(zip(self._fields, rows[-1], strict=False))
+            last = items[-1]
             key = last[query.sort.removeprefix("-")]
             next_cursor = self._cursors.encode(query.sort, key, last["id"])
         page = {
@@ -96,7 +88,7 @@ class Operations:
             "offset": query.offset,
             "next_cursor": next_cursor,
         }
-        return Response(orjson.dumps(page), media_type=JSON)
+        return Response(to_json(page), media_type=JSON)
 
     async def create(self, request: Request, params: Params) -> Response:
         runtime, owner = runtime_of(request), params["user_id"]
@@ -118,27 +110,31 @@ class Operations:
         if cap:
             args["cap"] = cap
         created = idempotency.StoredResponse(
-            201, orjson.dumps(self._json(values)), f"{request.url.path}/{values['id']}"
+            201,
+            to_json({name: values[name] for name in self._fields}),
+            f"{request.url.path}/{values['id']}",
         )
         key = params.get("idempotency_key")
         if key is None:
             self._check_cap(bool(await runtime.store.rows(insert, args)), cap)
-            return self._created(created, replayed=False)
+            return self._created(created, version=values["version"])
         digest = idempotency.fingerprint(request.url.path, fields)
         async with runtime.store.transaction() as session:
             earlier = await idempotency.claim(session, owner, key, request.url.path, digest, now)
             if earlier is None:
                 self._check_cap(bool(await session.rows(insert, args)), cap)
                 await idempotency.remember(session, owner, key, created)
-        return self._created(earlier or created, replayed=earlier is not None)
+        if earlier is None:
+            return self._created(created, version=values["version"])
+        # A replay: the ETag of the response first given, whatever the item is now.
+        response = self._created(earlier, version=orjson.loads(earlier.body)["version"])
+        response.headers["Idempotency-Replayed"] = "true"
+        return response
 
-    def _created(self, stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
-        version = orjson.loads(stored.body)["version"]
+    def _created(self, stored: idempotency.StoredResponse, *, version: int) -> Response:
         headers = {"ETag": etag(version)}
         if stored.location:
             headers["Location"] = stored.location
-        if replayed:
-            headers["Idempotency-Replayed"] = "true"
         return Response(stored.body, stored.status_code, headers, media_type=JSON)
 
     def _check_cap(self, inserted: bool, cap: int) -> None:
@@ -222,6 +218,18 @@ class Operations:
             column: now if fields.get(flag) else None
             for column, flag in self._resource.stamps.items()
         }
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> bytes:
+    """orjson, with timestamps always in six-digit RFC 3339 (orjson drops a zero fraction,
+    and text that sorts as the time does is worth a callback per timestamp)."""
+    return orjson.dumps(value, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _store(request: Request) -> Store:
