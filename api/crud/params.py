@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
-import orjson
 from fastapi import params as fastapi_params
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
 from api.errors import BadRequest, FieldError, ValidationFailed
@@ -89,11 +89,13 @@ class ParameterReader:
             if not body:
                 errors.append(FieldError(loc=["body"], msg="Field required"))
             else:
-                try:
-                    document = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    raise BadRequest("The request body is not valid JSON.") from None
-                _validate(values, errors, name, model.model_validate, document, ["body"])
+                try:  # parsed and validated in one pass, without building the document
+                    values[name] = model.model_validate_json(body)
+                except ValidationError as exc:
+                    problems = exc.errors(include_url=False)
+                    if any(problem["type"] == "json_invalid" for problem in problems):
+                        raise BadRequest("The request body is not valid JSON.") from None
+                    errors.extend(_located(problems, ["body"]))
         if errors:
             raise ValidationFailed("The request does not match the schema.", errors=errors)
         return values
@@ -110,9 +112,12 @@ def _validate(
     try:
         values[name] = validate(raw)
     except ValidationError as exc:
-        errors.extend(
-            FieldError(
-                loc=[*where, *(p for p in e["loc"] if isinstance(p, str | int))], msg=e["msg"]
-            )
-            for e in exc.errors(include_url=False)
-        )
+        errors.extend(_located(exc.errors(include_url=False), where))
+
+
+def _located(problems: list[ErrorDetails], where: list[str | int]) -> list[FieldError]:
+    """Pydantic's errors, located in the request (`["body", "title"]`)."""
+    return [
+        FieldError(loc=[*where, *(p for p in e["loc"] if isinstance(p, str | int))], msg=e["msg"])
+        for e in problems
+    ]
