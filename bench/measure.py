@@ -55,7 +55,8 @@ def once(
     db_spent = sum(map(cpu_seconds, backends)) - db_before
     if load.errors:
         raise RuntimeError(
-            f"{server.name} {script}: {load.errors} of {load.requests} requests failed;"
+            f"{server.name} {script}: {load.errors} of {load.requests} requests failed"
+            f" (non-2xx in its log so far: {server.failed_statuses() or 'none'});"
             f" the server's log ends with:\n{server.tail(5)}"
         )
     count = max(load.requests, 1)

@@ -1,5 +1,6 @@
 """The benchmark's phases: ceiling, API against reference, table growth, several workers."""
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,13 +36,19 @@ class Results:
     scale_users: dict[str, dict[str, Measure]] = field(default_factory=dict)  # server -> who
     scale_rows: dict[str, dict[int, Measure]] = field(default_factory=dict)  # server -> rows
     memory: dict[str, dict[str, int]] = field(default_factory=dict)  # process -> VmRSS/VmHWM
-    workers: dict[str, Measure] = field(default_factory=dict)  # op -> measure
-    worker_memory: list[dict[str, int]] = field(default_factory=list)
+    workers: dict[str, dict[str, Measure]] = field(default_factory=dict)  # server -> op
+    worker_rounds: dict[str, dict[str, list[Measure]]] = field(default_factory=dict)
+    worker_memory: dict[str, list[dict[str, int]]] = field(default_factory=dict)  # server
+    supervisor_memory: dict[str, dict[str, int]] = field(default_factory=dict)  # server
+    worker_pool: int = 0  # database connections per worker
+    worker_log_lines: dict[str, int] = field(default_factory=dict)  # server -> access log
     access_log_lines: int = 0
     parity: list[str] = field(default_factory=list)
 
 
-def api_server(dsn: str, ctx: Context, *, workers: int = 1, pool: int = 0) -> Server:
+def api_server(
+    dsn: str, ctx: Context, *, workers: int = 1, pool: int = 0, server: str = "uvicorn"
+) -> Server:
     """The API with every feature on; its JSON access log goes to the log file."""
     env = clean_env(
         ENV="production",
@@ -52,7 +59,10 @@ def api_server(dsn: str, ctx: Context, *, workers: int = 1, pool: int = 0) -> Se
         RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
         LOG_LEVEL="INFO",
     )
-    return Server("api", "api.main:app", env, ctx.workdir, workers=workers, ready_path=READY)
+    name = "api" if workers == 1 else f"api-{server}"
+    return Server(
+        name, "api.main:app", env, ctx.workdir, workers=workers, ready_path=READY, server=server
+    )
 
 
 def reference_server(dsn: str, ctx: Context) -> Server:
@@ -70,14 +80,23 @@ def _seconds(timing: Timing, connections: int) -> float:
     return timing.seconds if connections > 1 else timing.seconds_one
 
 
+def _all_rounds(
+    servers: list[Server], run: Callable[[Server], Measure], rounds: int
+) -> dict[str, list[Measure]]:
+    """Alternate the servers round by round, so a burst of other load hits both alike;
+    every other round in reverse order, so neither always runs first."""
+    runs: dict[str, list[Measure]] = {s.name: [] for s in servers}
+    for number in range(rounds):
+        for server in servers if number % 2 == 0 else servers[::-1]:
+            runs[server.name].append(run(server))
+    return runs
+
+
 def _rounds(
     servers: list[Server], run: Callable[[Server], Measure], rounds: int
 ) -> dict[str, Measure]:
-    """Alternate the servers round by round, so a burst of other load hits both alike."""
-    runs: dict[str, list[Measure]] = {s.name: [] for s in servers}
-    for _ in range(rounds):
-        for server in servers:
-            runs[server.name].append(run(server))
+    """The best round of each server."""
+    runs = _all_rounds(servers, run, rounds)
     return {name: measure.best(measured) for name, measured in runs.items()}
 
 
@@ -159,14 +178,31 @@ def run_big_table(results: Results, dataset: seed.Dataset, files: DataFiles, ctx
 
 
 def run_workers(
-    results: Results, dataset: seed.Dataset, files: DataFiles, ctx: Context, workers: int
+    results: Results,
+    dataset: seed.Dataset,
+    files: DataFiles,
+    ctx: Context,
+    workers: int,
+    servers: tuple[str, ...] = ("uvicorn",),
 ) -> None:
-    """Several API workers, each pool sized to its share of 32 connections: throughput,
-    and the memory of every worker."""
-    pool = math.ceil(32 / workers)
-    with api_server(dataset.dsn, ctx, workers=workers, pool=pool) as api:
+    """Several API workers under each server, each worker's pool sized to its share of 32
+    connections (as `make serve` runs them): throughput, and the memory of every worker.
+    The servers run side by side and take turns round by round."""
+    pool = results.worker_pool = math.ceil(32 / workers)
+    with contextlib.ExitStack() as stack:
+        apis = [
+            stack.enter_context(api_server(dataset.dsn, ctx, workers=workers, pool=pool, server=s))
+            for s in servers
+        ]
         for op in ("list", "get"):
-            measure.warm(api, op, files.everyone, ctx.timing.warmup)
+            for api in apis:
+                measure.warm(api, op, files.everyone, ctx.timing.warmup)
             run = _runner(dataset.dsn, op, files.everyone, 32, ctx.timing.seconds)
-            results.workers[op] = _rounds([api], run, ctx.timing.rounds)[api.name]
-        results.worker_memory = [memory_kib(pid) for pid in api.worker_pids()]
+            measured = _all_rounds(apis, run, ctx.timing.rounds)
+            for api in apis:
+                results.workers.setdefault(api.server, {})[op] = measure.best(measured[api.name])
+                results.worker_rounds.setdefault(api.server, {})[op] = measured[api.name]
+        for api in apis:
+            results.worker_memory[api.server] = [memory_kib(pid) for pid in api.worker_pids()]
+            results.supervisor_memory[api.server] = memory_kib(api.pid)
+            results.worker_log_lines[api.server] = api.log_lines()

@@ -1,5 +1,8 @@
 """Renders the results as the markdown that `make bench` prints and bench/README.md quotes."""
 
+import statistics
+
+from bench import measure
 from bench.measure import Measure
 from bench.phases import OPS, Results
 
@@ -99,8 +102,10 @@ def targets(results: Results) -> list[str]:
 def memory(results: Results) -> list[str]:
     lines = ["| process | RSS after the run (MiB) | peak RSS (MiB) |", "|---|--:|--:|"]
     named = list(results.memory.items())
-    named += [(f"api worker {n + 1} of {len(results.worker_memory)}", m)
-              for n, m in enumerate(results.worker_memory)]  # fmt: skip
+    for server, each in results.worker_memory.items():
+        named.append((f"api on {server}: main process", results.supervisor_memory[server]))
+        named += [(f"api on {server}: worker {n + 1} of {len(each)}", m)
+                  for n, m in enumerate(each)]  # fmt: skip
     for name, kib in named:
         lines.append(f"| {name} | {kib['VmRSS'] / 1024:.0f} | {kib['VmHWM'] / 1024:.0f} |")
     return lines
@@ -108,26 +113,63 @@ def memory(results: Results) -> list[str]:
 
 def workers(results: Results, count: int) -> list[str]:
     lines = [
-        f"| operation @32, {count} API workers | req/s | p50/p99 (ms) | vs 1 worker |",
+        f"| operation @32, {count} API workers, pool {results.worker_pool} each | server | req/s"
+        " | p50/p99 (ms) | CPU ms/req | vs 1 worker |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for op in LABELS:
+        for server, measured in results.workers.items():
+            m = measured.get(op)
+            if m is None:
+                continue
+            single = results.grid.get(op, {}).get(API, {}).get(32)
+            versus = f"{m.rps / single.rps:.2f}x" if single else "-"
+            lines.append(
+                f"| {LABELS[op]} | {server} | {_rps(m)} | {_lat(m)} | {m.cpu_ms:.3f} | {versus} |"
+            )
+    ratios = _server_ratios(results)
+    if ratios:
+        lines += ["", *ratios]
+    logged = ", ".join(f"{server} {n:,}" for server, n in results.worker_log_lines.items())
+    lines += ["", f"API access log lines written in this phase (warm-up included): {logged}"]
+    return lines
+
+
+def _server_ratios(results: Results) -> list[str]:
+    """granian against uvicorn, per operation: the best rounds, and the median of the
+    round-by-round ratios (each round runs both servers back to back under the same load)."""
+    granian, uvicorn = results.worker_rounds.get("granian"), results.worker_rounds.get("uvicorn")
+    if not granian or not uvicorn:
+        return []
+    lines = [
+        "| granian / uvicorn @32 | req/s, best rounds | req/s, median of rounds"
+        " | CPU per request, median of rounds |",
         "|---|--:|--:|--:|",
     ]
-    for op, m in results.workers.items():
-        single = results.grid.get(op, {}).get(API, {}).get(32)
-        versus = f"{m.rps / single.rps:.2f}x" if single else "-"
-        lines.append(f"| {LABELS[op]} | {_rps(m)} | {_lat(m)} | {versus} |")
+    for op in LABELS:
+        if op not in granian or op not in uvicorn:
+            continue
+        pairs = list(zip(granian[op], uvicorn[op], strict=True))
+        best = measure.best(granian[op]).rps / measure.best(uvicorn[op]).rps
+        rps = statistics.median(g.rps / u.rps for g, u in pairs)
+        cpu = statistics.median(g.cpu_ms / u.cpu_ms for g, u in pairs)
+        lines.append(f"| {LABELS[op]} | {best:.2f}x | {rps:.2f}x | {cpu:.2f}x |")
     return lines
 
 
 def render(results: Results, header: list[str], worker_count: int) -> str:
-    parts = [*header, "", "### API against the reference (1 worker each)", ""]
-    parts += comparison(results)
-    parts += ["", "### CPU per request (server process; PostgreSQL backends)", ""]
-    parts += cpu(results)
-    parts += ["", "### Targets", "", *targets(results)]
+    parts = list(header)
+    if results.grid:
+        parts += ["", "### API against the reference (1 worker each)", "", *comparison(results)]
+        parts += ["", "### CPU per request (server process; PostgreSQL backends)", ""]
+        parts += cpu(results)
+        parts += ["", "### Targets", "", *targets(results)]
     if results.workers:
         parts += ["", f"### {worker_count} workers", "", *workers(results, worker_count)]
     parts += ["", "### Memory", "", *memory(results), ""]
-    parts.append(f"API access log lines written during the run: {results.access_log_lines:,}")
-    same = "identical" if not results.parity else "; ".join(results.parity)
-    parts.append(f"Parity (list page, item, ETag, 403) API vs reference: {same}")
+    if results.grid:
+        lines = results.access_log_lines
+        parts.append(f"API access log lines written during the run: {lines:,}")
+        same = "identical" if not results.parity else "; ".join(results.parity)
+        parts.append(f"Parity (list page, item, ETag, 403) API vs reference: {same}")
     return "\n".join(parts) + "\n"

@@ -22,6 +22,15 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=10, help="database connections per server")
     parser.add_argument("--big-rows", type=int, help="rows of the big-table variant; 0: skip")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="0: skip")
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian", "both"),
+        default="both",
+        help="server(s) of the several-workers phase, side by side (default: both)",
+    )
+    parser.add_argument(
+        "--workers-only", action="store_true", help="only the several-workers phase"
+    )
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--reseed", action="store_true", help="reload the seeded databases")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
@@ -30,6 +39,18 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, default)
     return args
+
+
+def _servers(choice: str) -> tuple[str, ...]:
+    from bench.servers import SERVERS, installed
+
+    wanted = SERVERS if choice == "both" else (choice,)
+    missing = [name for name in wanted if not installed(name)]
+    if missing and choice != "both":
+        raise SystemExit(f"{choice} is not installed in {sys.prefix}")
+    for name in missing:
+        print(f"{name} is not installed: the several-workers phase runs without it", flush=True)
+    return tuple(name for name in wanted if name not in missing)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,19 +70,21 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(scratch)
         ctx = phases.Context(timing, args.pool, workload.new_secret(), workdir)
         files = workload.write(base, ctx.secret, workdir)
-        if args.ceiling:
+        if args.ceiling and not args.workers_only:
             context.step("ceiling")
             phases.run_ceiling(results, ctx)
-        context.step("API and reference, 1 worker each")
-        phases.run_comparison(results, base, files, ctx)
-        if big:
+        if not args.workers_only:
+            context.step("API and reference, 1 worker each")
+            phases.run_comparison(results, base, files, ctx)
+        if big and not args.workers_only:
             context.step(f"{big.total:,}-row table")
             big_dir = workdir / "big"
             big_dir.mkdir()
             phases.run_big_table(results, big, workload.write(big, ctx.secret, big_dir), ctx)
         if args.workers > 1:
-            context.step(f"{args.workers} API workers")
-            phases.run_workers(results, base, files, ctx, args.workers)
+            servers = _servers(args.server)
+            context.step(f"{args.workers} API workers: {' and '.join(servers)}")
+            phases.run_workers(results, base, files, ctx, args.workers, servers)
     header += context.footer(started)
     text = report.render(results, header, args.workers)
     print("\n" + text)

@@ -1,6 +1,8 @@
-"""Servers under test: uvicorn child processes, their readiness, CPU time and memory."""
+"""Servers under test: uvicorn or granian child processes, their readiness, CPU time and
+memory."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -8,13 +10,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
-UVICORN = Path(sys.executable).parent / "uvicorn"
+BIN = Path(sys.executable).parent
+SERVERS = ("uvicorn", "granian")
 _TICKS = os.sysconf("SC_CLK_TCK")
+_STATUS = re.compile(r'"status":\s*(\d{3})')
 
 
 def free_port() -> int:
@@ -58,9 +63,27 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
+def _argv(server: str, app: str, port: int, workers: int, factory: bool) -> list[str]:
+    """The command line of one server; neither writes a per-request access log."""
+    common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    common += ["--no-access-log", "--log-level", "warning"]
+    if server == "uvicorn":  # uvloop and httptools, from uvicorn[standard]
+        argv = [str(BIN / "uvicorn"), app, "--app-dir", str(ROOT), *common]
+    elif server == "granian":  # the `asgi` interface runs the lifespan, as uvicorn does
+        argv = [str(BIN / "granian"), app, "--working-dir", str(ROOT), *common]
+        argv += ["--interface", "asgi", "--http", "1", "--loop", "uvloop"]
+    else:
+        raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
+    return [*argv, "--factory"] if factory else argv
+
+
+def installed(server: str) -> bool:
+    return (BIN / server).exists()
+
+
 class Server:
-    """`uvicorn APP` on a free port, run from a scratch directory (no `.env` is read);
-    its stdout, where the API writes its access log, goes to `log`."""
+    """`uvicorn APP` (or `granian APP`) on a free port, run from a scratch directory (no
+    `.env` is read); its stdout, where the API writes its access log, goes to `log`."""
 
     def __init__(
         self,
@@ -72,8 +95,10 @@ class Server:
         factory: bool = False,
         workers: int = 1,
         ready_path: str = "/",
+        server: str = "uvicorn",
     ) -> None:
         self.name = name
+        self.server = server
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
@@ -81,11 +106,7 @@ class Server:
         self._workdir = workdir
         self._ready_path = ready_path
         self._env = env
-        self._argv = [str(UVICORN), app, "--app-dir", str(ROOT), "--host", "127.0.0.1"]
-        self._argv += ["--port", str(self.port), "--workers", str(workers)]
-        self._argv += ["--no-access-log", "--log-level", "warning"]
-        if factory:
-            self._argv.append("--factory")
+        self._argv = _argv(server, app, self.port, workers, factory)
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:
@@ -115,18 +136,25 @@ class Server:
         return self._process.pid
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve requests: the server itself, or its spawned workers."""
-        if self.workers == 1:
+        """The processes that serve requests: uvicorn's single process or its spawned
+        workers; granian's forked workers (its main process only supervises, even with
+        one worker)."""
+        if self.server == "uvicorn" and self.workers == 1:
             return [self.pid]
+        children = _children(self.pid)
+        if self.server == "granian":
+            return children
         spawned = []
-        for child in _children(self.pid):
+        for child in children:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
             if b"spawn_main" in cmdline:
                 spawned.append(child)
         return spawned
 
     def cpu_seconds(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+        """CPU time of the workers and of the supervising main process, if there is one."""
+        pids = {self.pid, *self.worker_pids()}
+        return sum(cpu_seconds(pid) for pid in pids)
 
     def log_lines(self) -> int:
         with self.log.open("rb") as log:
@@ -145,10 +173,16 @@ class Server:
             except OSError:
                 time.sleep(0.1)
                 continue
-            if self.workers == 1 or len(self.worker_pids()) == self.workers:
+            if len(self.worker_pids()) == self.workers:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n{self.tail()}")
+
+    def failed_statuses(self) -> dict[int, int]:
+        """Non-2xx statuses in the API's JSON access log (wrk counts them, but does not
+        say which), with how often each occurred."""
+        found = _STATUS.findall(self.log.read_text(errors="replace"))
+        return dict(Counter(int(status) for status in found if not status.startswith("2")))
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
