@@ -212,6 +212,16 @@ def _from_validation_error(exc: RequestValidationError) -> ApiError:
     return ValidationFailed("The request does not match the schema.", errors=errors)
 
 
+def error_response(request: Request, exc: Exception) -> Response | None:
+    """The problem response for an error the API reports on purpose (its own, or a
+    framework HTTP error such as the body limit's 413); None for anything else."""
+    if isinstance(exc, ApiError):
+        return problem_response(request, exc)
+    if isinstance(exc, StarletteHTTPException):
+        return problem_response(request, _from_http_exception(request, exc))
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)

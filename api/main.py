@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api.auth.setup import build_verifier, resolve_secret
 from api.auth.users import install_builtin_users
 from api.crud import CrudResource, crud_router
+from api.crud.dispatch import GeneratedRoutes
 from api.crud.store import open_store
 from api.db import create_engine, is_sqlite, migrate
 from api.errors import install_error_handlers
@@ -66,14 +67,15 @@ def create_app(
         verifier=verifier,
         limiter=limiter,
     )
-    # The generated routes go first and as they are (an included router costs every
-    # request a second round of route matching): most requests are theirs.
-    generated = [route for resource in resources for route in crud_router(resource).routes]
+    # Registered as they are (an included router costs every request a second round of
+    # route matching); served by `GeneratedRoutes` below, documented by FastAPI.
+    generated = [route for resource in resources for route in crud_router(resource).api_routes]
     app.router.routes[:0] = generated
     if settings.auth_builtin_users:
         install_builtin_users(app, engine, secret, settings.jwt_issuer, limiter)
     install_error_handlers(app)
     app.openapi = lambda: contract(app)  # type: ignore[method-assign]
+    app.add_middleware(GeneratedRoutes, routes=generated)  # innermost: see api.crud.dispatch
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -129,9 +129,17 @@ def _item_links(resource: CrudResource) -> dict[str, Any]:
     }
 
 
-def crud_router(resource: CrudResource) -> APIRouter:
+class CrudRouter(APIRouter):
+    @property
+    def api_routes(self) -> list[OwnerScopedRoute]:
+        return [route for route in self.routes if isinstance(route, OwnerScopedRoute)]
+
+
+def crud_router(resource: CrudResource) -> CrudRouter:
     ops = Operations(resource)
-    router = APIRouter(route_class=OwnerScopedRoute, tags=list(resource.tags or (resource.plural,)))
+    router = CrudRouter(
+        route_class=OwnerScopedRoute, tags=list(resource.tags or (resource.plural,))
+    )
     collection = f"/api/{{user_id}}/{resource.plural}"
     item = f"{collection}/{{{resource.item_id}}}"
     name, plural = resource.name, resource.plural

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BindParameter,
     Column,
     ColumnElement,
+    DateTime,
     Select,
     String,
     bindparam,
@@ -27,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from api.crud.declaration import CrudResource, storage_type
 from api.crud.store import Statement
@@ -51,7 +54,7 @@ class OwnedStatements:
         self._table = table
         self._id = table.c["id"]
         self._version = table.c["version"]
-        self.read_columns = [table.c[name] for name in resource.read.model_fields]
+        self.read_columns = [_readable(table.c[name]) for name in resource.read.model_fields]
         self._now = bindparam("now", type_=UTCDateTime())
         self.get = Statement(select(*self.read_columns).where(self._owned(with_id=True)))
         self.version = Statement(select(self._version).where(self._owned(with_id=True)))
@@ -162,6 +165,35 @@ class OwnedStatements:
 
     def _value(self, column: str) -> BindParameter[Any]:
         return bindparam(f"p_{column}", type_=self._table.c[column].type)
+
+
+class _Rfc3339(ColumnElement[Any]):
+    """A timestamp column as read: on PostgreSQL, rendered by the server as RFC 3339 text
+    (six fraction digits, `Z`), which spares a Python call per timestamp of every page;
+    elsewhere the column itself."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Column[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Rfc3339)
+def _plain(element: _Rfc3339, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_Rfc3339, "postgresql")
+def _as_text(element: _Rfc3339, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def _readable(column: Column[Any]) -> ColumnElement[Any]:
+    if isinstance(storage_type(column), DateTime):
+        return _Rfc3339(column).label(column.name)
+    return column
 
 
 def _is_text(column: ColumnElement[Any]) -> bool:
