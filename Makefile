@@ -23,10 +23,19 @@ $(BETTER_AUTH)/node_modules/.package-lock.json: $(BETTER_AUTH)/package-lock.json
 run: install
 	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --no-access-log
 
-# Production: one process per core; DB_POOL_SIZE is per worker (see README, "Serving").
+# Production: WORKERS processes (default one per core). Each worker has its own pool of
+# DB_POOL_SIZE connections; unless set (environment, command line or .env) it is the
+# worker's share of CONCURRENCY, the requests in flight at once (see README, "Serving").
+# uvicorn, not granian: the bench measured no clear gain (bench/README.md).
 WORKERS ?= $(shell nproc)
+CONCURRENCY ?= 32
 serve: install
-	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+	@if [ -z "$${DB_POOL_SIZE:-}" ] && \
+		! grep -qsiE '^[[:space:]]*(export[[:space:]]+)?DB_POOL_SIZE[[:space:]]*=' .env; then \
+		export DB_POOL_SIZE=$$(( ($(CONCURRENCY) + $(WORKERS) - 1) / $(WORKERS) )); \
+	fi; \
+	echo "serve: $(WORKERS) workers, DB_POOL_SIZE=$${DB_POOL_SIZE:-(from .env)} each"; \
+	exec $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--no-access-log --proxy-headers --timeout-graceful-shutdown 20
 
 test: install $(BETTER_AUTH)/node_modules/.package-lock.json
