@@ -153,7 +153,8 @@ class Reference:
         next_cursor = None
         if more:  # the same keyset cursor as the API's: sort, key, id
             last = tasks[-1]
-            key = orjson.dumps(["-created_at", last["created_at"].isoformat(), str(last["id"])])
+            stamp = last["created_at"].isoformat(timespec="microseconds").replace("+00:00", "Z")
+            key = orjson.dumps(["-created_at", stamp, str(last["id"])])
             next_cursor = base64.urlsafe_b64encode(key).rstrip(b"=").decode()
         page = {
             "tasks": tasks,
