@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import refdb
+from schemas.types import rfc3339  # the API's cursor text for a timestamp
 
 JSON = "application/json"
 LEEWAY = 30
@@ -153,7 +154,7 @@ class Reference:
         next_cursor = None
         if more:  # the same keyset cursor as the API's: sort, key, id
             last = tasks[-1]
-            stamp = last["created_at"].isoformat(timespec="microseconds").replace("+00:00", "Z")
+            stamp = rfc3339(last["created_at"])
             key = orjson.dumps(["-created_at", stamp, str(last["id"])])
             next_cursor = base64.urlsafe_b64encode(key).rstrip(b"=").decode()
         page = {
