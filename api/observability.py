@@ -10,6 +10,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("todo_api.access")
+PROBE_PREFIX = "/health"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -73,7 +74,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
+            # Probes come every few seconds; they would drown the requests that matter.
+            level = logging.DEBUG if scope["path"].startswith(PROBE_PREFIX) else logging.INFO
+            if access_log.isEnabledFor(level):
                 fields = {
                     "request_id": request_id,
                     "user_id": state.get("user_id"),
@@ -86,7 +89,7 @@ class RequestContextMiddleware:
                 # this log does not show, on every request.
                 record = access_log.makeRecord(
                     access_log.name,
-                    logging.INFO,
+                    level,
                     __file__,
                     0,
                     "request",

@@ -19,6 +19,7 @@ tasks = CrudResource(
     filters=("completed",),
     stamps={"completed_at": "completed"},  # when it was completed; cleared if reopened
     counted=True,  # item_count, kept by triggers (migration 0004)
+    aliases={"complete": "completed"},  # the name the original front end reads and sends
 )
 
 RESOURCES: tuple[CrudResource, ...] = (tasks,)

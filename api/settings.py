@@ -9,7 +9,8 @@ DEFAULT_DATABASE_URL = "sqlite:///./todo.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable (`JWT_SECRET=` copied from .env.example) means "not set".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
 
     jwt_secret: SecretStr | None = None
+    # The secret front ends sign their own HS256 tokens with; used when JWT_SECRET is unset.
+    better_auth_secret: SecretStr | None = None
     jwt_secret_file: str = ".jwt_secret"  # noqa: S105 (a path, not a secret)
     jwt_issuer: str | None = None
     jwt_audience: str | None = None

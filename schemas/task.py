@@ -57,7 +57,7 @@ class TaskUpdate(_Request):
 
     title: Title
     description: Description | None = None
-    completed: StrictBool = False
+    completed: Annotated[StrictBool, Field(examples=[False])]
 
 
 class TaskPatch(_Request):

@@ -69,10 +69,28 @@ UtcTimestamp = Annotated[
 # the OpenAPI schema and generated clients know them before sending.
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _CONTROL_BUT_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-ONE_LINE_VISIBLE = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
-"""One line with at least one visible character."""
+_SURROUNDING = r"[\t\n\r ]*"  # white space that is stripped, tabs and line breaks included
+ONE_LINE_VISIBLE = rf"^{_SURROUNDING}[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*{_SURROUNDING}$"
+"""One line with at least one visible character (surrounding white space is stripped)."""
 MULTI_LINE = rf"^[^{_CONTROL_BUT_BREAKS}]*$"
 """Any text without control characters other than tab, LF and CR."""
 
+PATTERN_MESSAGES: dict[str, str] = {}
+"""What each published `pattern` means, in words: error messages never show a regex."""
+
+
+def described(pattern: str, meaning: str) -> str:
+    """`pattern`, registered with the sentence its validation errors say."""
+    PATTERN_MESSAGES[pattern] = meaning
+    return pattern
+
+
+described(
+    ONE_LINE_VISIBLE,
+    "Must be one line with at least one visible character and no control characters.",
+)
+described(MULTI_LINE, "Must not contain control characters other than tabs and line breaks.")
+
 strip = AfterValidator(str.strip)
-"""Stored without surrounding white space; limits apply to the text as sent."""
+"""Stored without surrounding white space (tabs and line breaks included). The length
+limit counts the text as sent, so the published `maxLength` is exact."""

@@ -38,7 +38,9 @@ ERRORS = [
     pytest.param("GET", "/api/bob/tasks", ALICE, None, 403, "AUTH_FORBIDDEN", id="403"),
     pytest.param("POST", "/api/alice/tasks", JSON, b"{", 400, "VALIDATION_ERROR", id="400"),
     pytest.param("POST", "/api/alice/tasks", JSON, b"{}", 422, "VALIDATION_ERROR", id="422"),
-    pytest.param("GET", "/api/alice/tasks/x", ALICE, None, 422, "VALIDATION_ERROR", id="422-path"),
+    pytest.param(
+        "GET", "/api/alice/tasks?limit=0", ALICE, None, 422, "VALIDATION_ERROR", id="422-query"
+    ),
     pytest.param("POST", "/api/alice/tasks", ALICE, b"x", 415, "UNSUPPORTED_MEDIA_TYPE", id="415"),
 ]
 
@@ -105,7 +107,7 @@ def _six(item_id: str) -> list[tuple[str, str, Any]]:
         ("GET", "/api/alice/tasks", None),
         ("POST", "/api/alice/tasks", {"title": "x"}),
         ("GET", f"/api/alice/tasks/{item_id}", None),
-        ("PUT", f"/api/alice/tasks/{item_id}", {"title": "x"}),
+        ("PUT", f"/api/alice/tasks/{item_id}", {"title": "x", "completed": False}),
         ("PATCH", f"/api/alice/tasks/{item_id}", {"title": "x"}),
         ("DELETE", f"/api/alice/tasks/{item_id}", None),
     ]

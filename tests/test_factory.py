@@ -179,7 +179,8 @@ async def test_declared_resource_isolates_owners(client: httpx.AsyncClient) -> N
     alice = User(client, "alice", make_token("alice"))
     bob = User(client, "bob", make_token("bob"))
     note = await alice.create("notes", body="private")
-    for method, body in (("GET", None), ("PUT", {"body": "x"}), ("PATCH", {}), ("DELETE", None)):
+    writes = (("PUT", {"body": "x"}), ("PATCH", {"pinned": True}))
+    for method, body in (("GET", None), *writes, ("DELETE", None)):
         mine = await bob.request(method, bob.url("notes", note["id"]), json=body)
         assert mine.status_code == 404, mine.text
         hers = await bob.request(method, alice.url("notes", note["id"]), json=body)

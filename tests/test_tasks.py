@@ -3,6 +3,8 @@
 import re
 import uuid
 
+import pytest
+
 from tests.support import User
 
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -34,7 +36,8 @@ async def test_create_completed_sets_completed_at(alice: User) -> None:
 
 async def test_put_replaces_whole_task_and_resets_omitted_fields(alice: User) -> None:
     task = await alice.create(title="a", description="keep?", completed=True)
-    r = await alice.request("PUT", alice.url(item_id=task["id"]), json={"title": "b"})
+    url = alice.url(item_id=task["id"])
+    r = await alice.request("PUT", url, json={"title": "b", "completed": False})
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["title"], body["description"], body["completed"]) == ("b", None, False)
@@ -45,7 +48,8 @@ async def test_put_replaces_whole_task_and_resets_omitted_fields(alice: User) ->
 
 async def test_put_never_creates(alice: User) -> None:
     missing = str(uuid.uuid4())
-    r = await alice.request("PUT", alice.url(item_id=missing), json={"title": "x"})
+    body = {"title": "x", "completed": False}
+    r = await alice.request("PUT", alice.url(item_id=missing), json=body)
     assert r.status_code == 404, r.text
     listed = await alice.request("GET", alice.url())
     assert listed.json()["count"] == 0
@@ -72,11 +76,26 @@ async def test_patch_null_on_required_field_is_422_and_changes_nothing(alice: Us
     assert (await alice.request("GET", url)).json() == task
 
 
-async def test_empty_patch_is_a_200_no_op(alice: User) -> None:
+async def test_put_without_title_or_completion_flag_is_422(alice: User) -> None:
+    task = await alice.create(title="t", description="d")
+    url = alice.url(item_id=task["id"])
+    for body, missing in (({"title": "x"}, "completed"), ({"completed": True}, "title")):
+        r = await alice.request("PUT", url, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [{"loc": ["body", missing], "msg": "Field required"}]
+    assert (await alice.request("GET", url)).json() == task
+
+
+async def test_empty_patch_is_400_and_changes_nothing(alice: User) -> None:
     task = await alice.create(title="t")
-    r = await alice.request("PATCH", alice.url(item_id=task["id"]), json={})
-    assert r.status_code == 200, r.text
-    assert r.json() == task
+    url = alice.url(item_id=task["id"])
+    r = await alice.request("PATCH", url, json={})
+    assert r.status_code == 400, r.text
+    assert (r.json()["code"], r.json()["detail"]) == (
+        "VALIDATION_ERROR",
+        "At least one field must be provided.",
+    )
+    assert (await alice.request("GET", url)).json() == task
 
 
 async def test_completed_at_kept_while_completed_and_cleared_on_reopen(alice: User) -> None:
@@ -97,12 +116,21 @@ async def test_delete_is_204_empty_then_404(alice: User) -> None:
     assert r.status_code == 204, r.text
     assert r.content == b""
     for method in ("GET", "DELETE", "PATCH"):
-        again = await alice.request(method, url, json={} if method == "PATCH" else None)
+        body = {"title": "again"} if method == "PATCH" else None
+        again = await alice.request(method, url, json=body)
         assert again.status_code == 404, again.text
         assert again.json()["code"] == "NOT_FOUND"
 
 
-async def test_malformed_task_id_is_422(alice: User) -> None:
-    r = await alice.request("GET", alice.url(item_id="not-a-uuid"))
-    assert r.status_code == 422, r.text
-    assert r.json()["errors"][0]["loc"] == ["path", "task_id"]
+@pytest.mark.parametrize(
+    "item_id",
+    ["not-a-uuid", "42", "0" * 64, "{00000000-0000-0000-0000-000000000000}", "0" * 32],
+)
+async def test_an_id_that_is_not_an_id_is_404_like_a_missing_task(
+    alice: User, item_id: str
+) -> None:
+    writes = (("PUT", {"title": "x", "completed": True}), ("PATCH", {"title": "x"}))
+    for method, body in (("GET", None), *writes, ("DELETE", None)):
+        r = await alice.request(method, alice.url(item_id=item_id), json=body)
+        assert r.status_code == 404, r.text
+        assert r.json()["code"] == "NOT_FOUND"

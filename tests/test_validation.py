@@ -140,8 +140,8 @@ async def test_valid_fields_round_trip_identically(alice: User, fields: dict[str
     created = await alice.create(**fields)
     assert {k: created[k] for k in fields} == fields
     other = await alice.create(title="placeholder")
-    for method in ("PUT", "PATCH"):
-        r = await _send(alice, method, other["id"], json=fields)
+    for method, body in (("PUT", {"completed": False, **fields}), ("PATCH", fields)):
+        r = await _send(alice, method, other["id"], json=body)
         assert r.status_code == 200, r.text
         assert {k: r.json()[k] for k in fields} == fields
     by_id = {t["id"]: t for t in await alice.items()}
@@ -208,7 +208,7 @@ async def test_json_media_types_are_accepted(alice: User, method: str, content_t
         alice,
         method,
         task["id"],
-        content='{"title": "after ✓"}'.encode(),
+        content='{"title": "after ✓", "completed": false}'.encode(),
         headers={"content-type": content_type},
     )
     assert r.status_code == (201 if method == "POST" else 200), r.text

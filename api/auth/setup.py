@@ -6,7 +6,12 @@ from pathlib import Path
 import httpx
 
 from api.auth.jwks import JwksKeys
-from api.auth.shared_secret import ConfigurationError, SharedSecretKeys, load_or_create_secret
+from api.auth.shared_secret import (
+    ConfigurationError,
+    SharedSecretKeys,
+    check_secret,
+    load_or_create_secret,
+)
 from api.auth.verifier import KeySource, TokenVerifier
 from api.settings import Settings
 
@@ -14,11 +19,19 @@ log = logging.getLogger("todo_api.auth")
 
 
 def resolve_secret(settings: Settings) -> str:
-    """JWT_SECRET, or in development a generated one kept in JWT_SECRET_FILE."""
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
+    """JWT_SECRET, else BETTER_AUTH_SECRET (front ends that sign their own tokens with
+    it), or in development a generated one kept in JWT_SECRET_FILE."""
+    for name, value in (
+        ("JWT_SECRET", settings.jwt_secret),
+        ("BETTER_AUTH_SECRET", settings.better_auth_secret),
+    ):
+        if value is not None:
+            return check_secret(value.get_secret_value(), name)
     if settings.is_production:
-        raise ConfigurationError("JWT_SECRET is required when ENV=production (at least 32 bytes).")
+        raise ConfigurationError(
+            "JWT_SECRET (or BETTER_AUTH_SECRET) is required when ENV=production"
+            " (at least 32 bytes)."
+        )
     return load_or_create_secret(Path(settings.jwt_secret_file))
 
 

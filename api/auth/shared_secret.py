@@ -17,11 +17,11 @@ class ConfigurationError(RuntimeError):
     """The API refuses to start with this configuration; the message says how to fix it."""
 
 
-def check_secret(secret: str) -> str:
+def check_secret(secret: str, name: str = "JWT_SECRET") -> str:
     length = len(secret.encode())
     if length < MIN_SECRET_BYTES:
         raise ConfigurationError(
-            f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (it has {length}). "
+            f"{name} must be at least {MIN_SECRET_BYTES} bytes (it has {length}). "
             "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     return secret
@@ -67,6 +67,9 @@ class SharedSecretKeys:
 
     async def key_for(self, header: Mapping[str, Any]) -> bytes:
         return self._secret
+
+    async def ready(self) -> bool:
+        return True  # the secret is always at hand
 
     def check_claims(self, claims: Mapping[str, Any]) -> None:
         if self._issuer is not None and claims.get("iss") != self._issuer:

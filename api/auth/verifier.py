@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from api.errors import AuthInvalid
+from api.errors import ApiError, AuthInvalid
 
 log = logging.getLogger("todo_api.auth")
 
@@ -18,6 +18,7 @@ VERIFIED_CACHE_SIZE = 4096
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256"})
 # Header parameters that would let the token choose its own key; never honoured.
 _KEY_IN_HEADER = frozenset({"jwk", "jku", "x5u", "x5c"})
+OWNER_CLAIMS = ("sub", "user_id")  # in order of precedence
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,18 @@ class KeySource(Protocol):
     def check_claims(self, claims: Mapping[str, Any]) -> None:
         """Raise AuthInvalid unless the issuer and audience are the expected ones."""
         ...
+
+    async def ready(self) -> bool:
+        """Whether tokens of this source can be verified now (its keys are at hand)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    source: KeySource
+    header: Mapping[str, Any]
+    key: Any  # compared by identity: see JwksKeys
 
 
 def _audiences(claims: Mapping[str, Any]) -> list[str] | None:
@@ -62,19 +75,45 @@ class TokenVerifier:
     def __init__(self, sources: list[KeySource]) -> None:
         self.sources = sources
         self._by_algorithm = {alg: s for s in sources for alg in s.algorithms}
-        # Tokens already verified, until they expire: a client sends the same token with
-        # every request, and the signature and claims cannot change. Bounded, oldest out.
-        self._verified: dict[str, Principal] = {}
+        # Tokens already verified, until they expire or their key is withdrawn: a client
+        # sends the same token with every request, and the signature and claims cannot
+        # change. Bounded, oldest out.
+        self._verified: dict[str, _Verified] = {}
+
+    async def ready(self) -> bool:
+        """Ready when any key source is: a token of that kind can be verified now."""
+        for source in self.sources:
+            if await source.ready():
+                return True
+        return False
 
     async def verify(self, token: str) -> Principal:
         known = self._verified.get(token)
-        if known is not None and time.time() < known.expires_at + LEEWAY_SECONDS:
-            return known
+        if known is not None:
+            if time.time() < known.principal.expires_at + LEEWAY_SECONDS and (
+                await self._key_unchanged(known)
+            ):
+                return known.principal
+            self._verified.pop(token, None)
         principal = await self._verify(token)
+        # The key that verified it, looked up again: nothing ran in between (no await
+        # suspended), so it is the same key, and the entry lives only as long as it does.
+        header = self._header(token)
+        source = self._source_for(header)
+        entry = _Verified(principal, source, header, await source.key_for(header))
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = principal
+            self._verified.pop(next(iter(self._verified)), None)
+        self._verified[token] = entry
         return principal
+
+    @staticmethod
+    async def _key_unchanged(known: _Verified) -> bool:
+        """The source still selects the very key that verified the token (a JWKS
+        refetch that dropped or replaced it ends the entry)."""
+        try:
+            return await known.source.key_for(known.header) is known.key
+        except ApiError:
+            return False
 
     async def _verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_BYTES:
@@ -88,7 +127,7 @@ class TokenVerifier:
                 key,
                 algorithms=[header["alg"]],
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "sub"], "verify_aud": False, "verify_iss": False},
+                options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
             )
         except jwt.ExpiredSignatureError:
             raise AuthInvalid("The token has expired.") from None
@@ -128,9 +167,7 @@ class TokenVerifier:
 
     @staticmethod
     def _principal(claims: Mapping[str, Any]) -> Principal:
-        sub, exp = claims.get("sub"), claims.get("exp")
-        if not isinstance(sub, str) or not sub or len(sub) > 255:
-            raise AuthInvalid("The token's subject is malformed.")
+        exp = claims.get("exp")
         if not isinstance(exp, int | float) or isinstance(exp, bool):
             raise AuthInvalid("The token's expiry is malformed.")
         # A source that expects no issuer/audience does not look at them; their shape is
@@ -139,4 +176,19 @@ class TokenVerifier:
             raise AuthInvalid("The token's issuer is malformed.")
         if "aud" in claims and _audiences(claims) is None:
             raise AuthInvalid("The token's audience is malformed.")
-        return Principal(subject=sub, expires_at=int(exp))
+        return Principal(subject=owner_of(claims), expires_at=int(exp))
+
+
+def owner_of(claims: Mapping[str, Any]) -> str:
+    """The token's owner: `sub`, or the `user_id` claim of tokens that front ends sign
+    themselves without a `sub`. Both present and different is a contradiction, refused."""
+    candidates = [claims[name] for name in OWNER_CLAIMS if name in claims]
+    if not candidates:
+        raise AuthInvalid("The token names no user (`sub` or `user_id`).")
+    for value in candidates:
+        if not isinstance(value, str) or not value or len(value) > 255:
+            raise AuthInvalid("The token's subject is malformed.")
+    if len(set(candidates)) > 1:
+        raise AuthInvalid("The token's `sub` and `user_id` name different users.")
+    owner: str = candidates[0]
+    return owner

@@ -16,9 +16,10 @@ from sqlalchemy import Boolean, DateTime, Float, Integer, Table
 
 from api.crud.declaration import storage_type
 from api.errors import FieldError, ValidationFailed
+from schemas.types import described
 
 MAX_LENGTH = 1024
-PATTERN = r"^[A-Za-z0-9_-]+$"
+PATTERN = described(r"^[A-Za-z0-9_-]+$", "Must be a `next_cursor` from an earlier page.")
 _WHERE = ["query", "cursor"]
 
 

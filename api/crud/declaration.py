@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import Boolean, Column, DateTime, Table
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from api.crud.models import ApiModels, derive
+
 _SERVER_OWNED = ("id", "created_at", "updated_at", "version")
 _PAGE_FIELDS = ("count", "limit", "offset", "next_cursor")
 
@@ -42,11 +44,25 @@ class CrudResource:
     counted: bool = False
     require_if_match: bool = False  # writes without `If-Match` get 428
     tags: tuple[str, ...] = field(default=())
+    # {old name: field}: accepted on input, mirrored on output, published as deprecated.
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    # The models the endpoints speak: the schemas plus aliases and PATCH's minimum.
+    api: ApiModels = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
         if problems:
             raise DeclarationError(f"resource {self.name!r}: " + "; ".join(problems))
+        models = derive(
+            create=self.create,
+            replace=self.replace,
+            patch=self.patch,
+            read=self.read,
+            page=self.page,
+            plural=self.plural,
+            aliases=self.aliases,
+        )
+        object.__setattr__(self, "api", models)
 
     @property
     def sql_table(self) -> Table:
@@ -103,6 +119,13 @@ class CrudResource:
                 yield f"stamp flag {flag!r} is not a boolean column"
             if flag not in self.create.model_fields:
                 yield f"stamp flag {flag!r} is not a field of {self.create.__name__}"
+        for alias, target in self.aliases.items():
+            if alias in columns:
+                yield f"alias {alias!r} is a column name"
+            for role in ("create", "replace", "patch", "read"):
+                schema = getattr(self, role)
+                if target not in schema.model_fields:
+                    yield f"alias {alias!r} names {target!r}, not a field of {schema.__name__}"
 
 
 def storage_type(column: Column[Any]) -> TypeEngine[Any]:

@@ -14,10 +14,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from api.crud.store import Session, Statement
 from api.errors import Conflict, ValidationFailed
 from schemas.idempotency import IdempotencyKey
-from schemas.types import UTCDateTime
+from schemas.types import UTCDateTime, described
 
 KEEP_FOR = timedelta(hours=24)
-KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+KEY_PATTERN = described(
+    r"^[\x21-\x7e]{1,255}$", "Must be 1 to 255 visible ASCII characters, without spaces."
+)
 _table: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 _ours = (_table.c.user_id == bindparam("k_owner")) & (_table.c.key == bindparam("k_key"))
 _claim_values = {

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.crud import idempotency
+from api.crud import idempotency, models
 from api.crud.cursors import Cursors
 from api.crud.declaration import CrudResource
 from api.crud.preconditions import etag, if_match_versions, none_match
@@ -20,6 +20,7 @@ from api.runtime import runtime_of
 from schemas.types import rfc3339, utc_now, uuid7
 
 JSON = "application/json"
+CANONICAL_UUID = "00000000-0000-0000-0000-000000000000"
 Params = dict[str, Any]
 
 
@@ -39,10 +40,25 @@ class Operations:
         self._fields = tuple(resource.read.model_fields)
         self._version_at = self._fields.index("version")
         self._not_found = f"No such {resource.name}."
+        self._aliases = tuple(resource.aliases.items())
+        self._required_on_replace = frozenset(
+            target
+            for target in resource.aliases.values()
+            if resource.replace.model_fields[target].is_required()
+        )
 
     def _item(self, row: Sequence[Any]) -> dict[str, Any]:
-        """A row of the read columns (extra trailing columns are ignored) as a dict."""
-        return dict(zip(self._fields, row, strict=False))
+        """A row of the read columns (extra trailing columns are ignored) as a dict, with
+        the declared aliases mirrored."""
+        item = dict(zip(self._fields, row, strict=False))
+        for alias, target in self._aliases:
+            item[alias] = item[target]
+        return item
+
+    def _input(self, params: Params, *, partial: bool = False) -> dict[str, Any]:
+        required = frozenset() if partial else self._required_on_replace
+        aliases = self._resource.aliases
+        return models.resolve(params["payload"], aliases, partial=partial, required=required)
 
     def _respond(self, row: Sequence[Any], status: int = 200) -> Response:
         body = to_json(self._item(row))
@@ -92,7 +108,7 @@ class Operations:
 
     async def create(self, request: Request, params: Params) -> Response:
         runtime, owner = runtime_of(request), params["user_id"]
-        fields = params["payload"].model_dump()
+        fields = self._input(params)
         now = utc_now()
         values = {
             **fields,
@@ -111,7 +127,7 @@ class Operations:
             args["cap"] = cap
         created = idempotency.StoredResponse(
             201,
-            to_json({name: values[name] for name in self._fields}),
+            to_json(self._item([values[name] for name in self._fields])),
             f"{request.url.path}/{values['id']}",
         )
         key = params.get("idempotency_key")
@@ -152,18 +168,10 @@ class Operations:
         return self._respond(rows[0])
 
     async def replace(self, request: Request, params: Params) -> Response:
-        return await self._update(request, params, params["payload"].model_dump())
+        return await self._update(request, params, self._input(params))
 
     async def patch(self, request: Request, params: Params) -> Response:
-        fields = params["payload"].model_dump(exclude_unset=True)
-        if fields:
-            return await self._update(request, params, fields)
-        # `{}` changes nothing, not even updated_at; If-Match still applies.
-        versions = self._versions(params)
-        response = await self.get(request, {**params, "if_none_match": None})
-        if versions is not None and response.headers["ETag"] not in map(etag, versions):
-            raise PreconditionFailed(self._stale)
-        return response
+        return await self._update(request, params, self._input(params, partial=True))
 
     async def _update(self, request: Request, params: Params, fields: dict[str, Any]) -> Response:
         versions = self._versions(params)
@@ -208,8 +216,14 @@ class Operations:
         return if_match_versions(params.get("if_match"), required=self._resource.require_if_match)
 
     def _item_id(self, params: Params) -> uuid.UUID:
-        item_id = params[self._resource.item_id]
-        assert isinstance(item_id, uuid.UUID)
+        """Ids are opaque to clients: one that is not an id names nothing, like a missing one."""
+        text = params[self._resource.item_id]
+        try:
+            item_id = uuid.UUID(text)
+        except ValueError:
+            raise NotFound(self._not_found) from None
+        if len(text) != len(CANONICAL_UUID):
+            raise NotFound(self._not_found)  # `{...}`, `urn:uuid:`, no hyphens: not ours
         return item_id
 
     def _stamped(self, fields: Mapping[str, Any], now: datetime) -> dict[str, Any]:

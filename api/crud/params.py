@@ -17,6 +17,9 @@ from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
 from api.errors import BadRequest, FieldError, ValidationFailed
+from schemas.types import PATTERN_MESSAGES
+
+CACHE_BUSTER = "_"  # `?_=<timestamp>`, added by HTTP clients to defeat caches: ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,9 @@ class ParameterReader:
             )
         if self._query is not None:
             name, model = self._query
-            _validate(
-                values, errors, name, model.model_validate, dict(request.query_params), ["query"]
-            )
+            query = dict(request.query_params)
+            query.pop(CACHE_BUSTER, None)
+            _validate(values, errors, name, model.model_validate, query, ["query"])
         if self._body is not None:
             name, model = self._body
             body = await request.body()
@@ -116,8 +119,18 @@ def _validate(
 
 
 def _located(problems: list[ErrorDetails], where: list[str | int]) -> list[FieldError]:
-    """Pydantic's errors, located in the request (`["body", "title"]`)."""
+    """Pydantic's errors, located in the request (`["body", "title"]`), in words."""
     return [
-        FieldError(loc=[*where, *(p for p in e["loc"] if isinstance(p, str | int))], msg=e["msg"])
+        FieldError(loc=[*where, *(p for p in e["loc"] if isinstance(p, str | int))], msg=_words(e))
         for e in problems
     ]
+
+
+def _words(error: ErrorDetails) -> str:
+    """A sentence for people: a pattern is described, never shown."""
+    if error["type"] == "string_pattern_mismatch":
+        pattern = (error.get("ctx") or {}).get("pattern")
+        return PATTERN_MESSAGES.get(str(pattern), "The text has a form that is not accepted.")
+    if error["type"] == "extra_forbidden" and error["loc"]:
+        return f"Unknown field `{error['loc'][-1]}`."
+    return error["msg"]

@@ -1,7 +1,6 @@
 """Turns a `CrudResource` into its six routes, each with a fixed, documented contract."""
 
 import inspect
-import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal, get_args
 
@@ -17,7 +16,8 @@ from api.crud.params import ParameterReader
 from api.errors import problem_responses
 from schemas.types import ONE_LINE_VISIBLE
 
-MAX_LIMIT = 100
+DEFAULT_LIMIT = 100  # a front end's whole list in one call
+MAX_LIMIT = 1000
 MAX_OFFSET = 10_000
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
@@ -84,8 +84,8 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
     search = ", ".join(resource.search)
     return create_model(
         f"{resource.name.title()}ListQuery",
-        __config__=ConfigDict(extra="ignore"),
-        limit=(int, Field(20, ge=1, le=MAX_LIMIT, description="Page size.")),
+        __config__=ConfigDict(extra="forbid"),
+        limit=(int, Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")),
         offset=(int, Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")),
         cursor=(
             str | None,
@@ -143,7 +143,14 @@ def crud_router(resource: CrudResource) -> CrudRouter:
     collection = f"/api/{{user_id}}/{resource.plural}"
     item = f"{collection}/{{{resource.item_id}}}"
     name, plural = resource.name, resource.plural
-    item_id_path = Annotated[uuid.UUID, Path(description=f"The {name}'s id.")]
+    item_id_path = Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=64,
+            description=f"The {name}'s id (opaque: one that names no {name} is 404).",
+        ),
+    ]
     ids: dict[str, Any] = {"user_id": UserIdPath, resource.item_id: item_id_path}
     security: dict[str, Any] = {"security": [{"bearerAuth": []}]}
 
@@ -168,7 +175,7 @@ def crud_router(resource: CrudResource) -> CrudRouter:
         "GET",
         f"list_{plural}",
         f"List your {plural}",
-        response_model=resource.page,
+        response_model=resource.api.page,
         status_code=200,
         responses=problem_responses(401, 403, 422),
     )
@@ -177,13 +184,13 @@ def crud_router(resource: CrudResource) -> CrudRouter:
         _with_parameters(
             ops.create,
             user_id=UserIdPath,
-            payload=body(resource.create),
+            payload=body(resource.api.create),
             idempotency_key=IdempotencyKey,
         ),
         "POST",
         f"create_{name}",
         f"Create a {name}",
-        response_model=resource.read,
+        response_model=resource.api.read,
         status_code=201,
         responses={
             201: {
@@ -201,7 +208,7 @@ def crud_router(resource: CrudResource) -> CrudRouter:
         "GET",
         f"get_{name}",
         f"Get a {name}",
-        response_model=resource.read,
+        response_model=resource.api.read,
         status_code=200,
         responses={
             304: {"description": "Not modified (If-None-Match)"},
@@ -210,21 +217,21 @@ def crud_router(resource: CrudResource) -> CrudRouter:
     )
     add(
         item,
-        _with_parameters(ops.replace, **ids, payload=body(resource.replace), if_match=IfMatch),
+        _with_parameters(ops.replace, **ids, payload=body(resource.api.replace), if_match=IfMatch),
         "PUT",
         f"replace_{name}",
         f"Replace a {name} (never creates one)",
-        response_model=resource.read,
+        response_model=resource.api.read,
         status_code=200,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
     )
     add(
         item,
-        _with_parameters(ops.patch, **ids, payload=body(resource.patch), if_match=IfMatch),
+        _with_parameters(ops.patch, **ids, payload=body(resource.api.patch), if_match=IfMatch),
         "PATCH",
         f"update_{name}",
         f"Change some fields of a {name}",
-        response_model=resource.read,
+        response_model=resource.api.read,
         status_code=200,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
     )
