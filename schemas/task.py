@@ -2,23 +2,42 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy import Column, Index, String
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Uuid, text
 from sqlmodel import Field as ColumnField
 from sqlmodel import SQLModel
 
-from schemas.types import MULTI_LINE, ONE_LINE_VISIBLE, UTCDateTime, UtcTimestamp, strip
+from schemas.types import (
+    LOWER_ARRAY,
+    MULTI_LINE,
+    ONE_LINE_VISIBLE,
+    Labels,
+    StringArray,
+    TimeWithOffset,
+    UTCDateTime,
+    UtcTimestamp,
+    strip,
+)
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
+PRIORITIES = ("low", "medium", "high")  # in rank order: `-priority` sorts high first
 
 
 class Task(SQLModel, table=True):
     """One person's to-do item. `user_id` is the owner: the `sub` of their token."""
 
-    __table_args__ = (Index("ix_task_owner_created", "user_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_task_owner_created", "user_id", "created_at", "id"),
+        Index("ix_task_project", "project_id"),
+        # Tag filters ignore case: on PostgreSQL, a GIN index over the lower-cased tags
+        # (the function comes with migration 0005); SQLite has no such index.
+        Index("ix_task_tags", text(f"{LOWER_ARRAY}(tags)"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )
 
     id: uuid.UUID = ColumnField(primary_key=True)
     user_id: str = ColumnField(sa_column=Column(String(255), nullable=False))
@@ -26,6 +45,23 @@ class Task(SQLModel, table=True):
     description: str | None = ColumnField(default=None, max_length=DESCRIPTION_MAX)
     completed: bool = ColumnField(default=False)
     completed_at: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)
+    priority: str = ColumnField(
+        default="medium",
+        sa_column=Column(
+            Enum(*PRIORITIES, name="task_priority", native_enum=False, create_constraint=True),
+            nullable=False,
+            server_default="medium",
+        ),
+    )
+    due_date: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)
+    tags: list[str] = ColumnField(
+        default_factory=list,
+        sa_column=Column(StringArray(), nullable=False),
+    )
+    project_id: uuid.UUID | None = ColumnField(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("project.id", ondelete="SET NULL"), nullable=True),
+    )
     created_at: datetime = ColumnField(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = ColumnField(sa_type=UTCDateTime, nullable=False)
     version: int = ColumnField(default=1, nullable=False)
@@ -39,6 +75,10 @@ Title = Annotated[
 Description = Annotated[
     str, Field(max_length=DESCRIPTION_MAX, pattern=MULTI_LINE, examples=["Two litres"])
 ]
+Priority = Annotated[Literal["low", "medium", "high"], Field(examples=["high"])]
+DueDate = Annotated[TimeWithOffset, Field(examples=["2026-12-24T18:00:00+01:00"])]
+Tags = Annotated[Labels, Field(examples=[["shopping", "home"]])]
+ProjectId = Annotated[uuid.UUID, Field(description="One of your own projects.")]
 
 
 class _Request(BaseModel):
@@ -50,6 +90,10 @@ class TaskCreate(_Request):
     title: Title
     description: Description | None = None
     completed: StrictBool = False
+    priority: Priority = "medium"
+    due_date: DueDate | None = None
+    tags: Tags = Field(default_factory=list)
+    project_id: ProjectId | None = None
 
 
 class TaskUpdate(_Request):
@@ -58,14 +102,22 @@ class TaskUpdate(_Request):
     title: Title
     description: Description | None = None
     completed: Annotated[StrictBool, Field(examples=[False])]
+    priority: Priority = "medium"
+    due_date: DueDate | None = None
+    tags: Tags = Field(default_factory=list)
+    project_id: ProjectId | None = None
 
 
 class TaskPatch(_Request):
-    """PATCH, JSON merge-patch style: absent is untouched, null clears `description`."""
+    """PATCH, JSON merge-patch style: absent is untouched, null clears a nullable field."""
 
     title: Title | MISSING = MISSING
     description: Description | MISSING | None = MISSING
     completed: StrictBool | MISSING = MISSING
+    priority: Priority | MISSING = MISSING
+    due_date: DueDate | MISSING | None = MISSING
+    tags: Tags | MISSING = MISSING
+    project_id: ProjectId | MISSING | None = MISSING
 
 
 class TaskResponse(BaseModel):
@@ -75,6 +127,10 @@ class TaskResponse(BaseModel):
     description: str | None
     completed: bool
     completed_at: UtcTimestamp | None
+    priority: Literal["low", "medium", "high"]
+    due_date: UtcTimestamp | None
+    tags: list[str]
+    project_id: uuid.UUID | None
     created_at: UtcTimestamp
     updated_at: UtcTimestamp
     version: int = Field(description="Increases with every change; the ETag is derived from it.")

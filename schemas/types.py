@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer
-from sqlalchemy import DateTime
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
+from sqlalchemy import JSON, DateTime, Text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def uuid7() -> uuid.UUID:
@@ -94,3 +95,55 @@ described(MULTI_LINE, "Must not contain control characters other than tabs and l
 strip = AfterValidator(str.strip)
 """Stored without surrounding white space (tabs and line breaks included). The length
 limit counts the text as sent, so the published `maxLength` is exact."""
+
+
+LOWER_ARRAY = "todo_lower_array"
+"""PostgreSQL: text[] with each element lower-cased; IMMUTABLE, so it can be indexed
+(migration 0005 creates it) and case-insensitive tag filters use a GIN index."""
+
+
+class StringArray(TypeDecorator[list[str]]):
+    """A list of strings: `text[]` on PostgreSQL (GIN-indexable), JSON on SQLite."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text()))
+        return dialect.type_descriptor(JSON())
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("The time is out of range once converted to UTC.") from None
+
+
+TimeWithOffset = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""An RFC 3339 time with an offset (`Z` or `+02:00`), kept as UTC; a naive time is refused."""
+
+
+def _unique_ignoring_case(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for value in values:
+        key = value.lower()
+        if key not in seen:
+            seen.add(key)
+            kept.append(value)
+    return kept
+
+
+LABEL_MAX = 50
+Label = Annotated[
+    str, Field(min_length=1, max_length=LABEL_MAX, pattern=ONE_LINE_VISIBLE), strip
+]
+"""A tag: one line of visible characters, trimmed (the limit counts what is sent)."""
+LABELS_MAX = 20
+Labels = Annotated[
+    list[Label], Field(max_length=LABELS_MAX), AfterValidator(_unique_ignoring_case)
+]
+"""Tags: duplicates that differ only in case are dropped, keeping the first spelling and
+the order."""

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Boolean, DateTime, Float, Integer, Table
 
-from api.crud.declaration import storage_type
+from api.crud.expressions import storage_type
 from api.errors import FieldError, ValidationFailed
 from schemas.types import described
 
@@ -45,7 +45,13 @@ class Cursors:
             raise _invalid("Not a cursor from this list; start again without one.") from None
 
     def _key(self, sort: str, value: Any) -> Any:
-        column_type = storage_type(self._table.c[sort.removeprefix("-")])
+        column = self._table.c[sort.removeprefix("-")]
+        column_type = storage_type(column)
+        if value is None and column.nullable:
+            return None  # nullable sorts put these last; the page continues among them
+        enums = getattr(column_type, "enums", None)
+        if enums and value not in enums:
+            raise ValueError("not one of the values")
         if isinstance(column_type, DateTime):
             key = datetime.fromisoformat(value)
             if key.tzinfo is None:

@@ -5,13 +5,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Boolean, Column, DateTime, Table
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, Table
 
+from api.crud.expressions import storage_type
+from api.crud.filters import ListFilter, filters_for
+from api.crud.counting import naming_problems
 from api.crud.models import ApiModels, derive
+from schemas.types import StringArray
 
 _SERVER_OWNED = ("id", "created_at", "updated_at", "version")
 _PAGE_FIELDS = ("count", "limit", "offset", "next_cursor")
+KEYSET_KINDS = (String, DateTime, Boolean, Integer, Float)  # what a cursor can carry
 
 
 class DeclarationError(ValueError):
@@ -35,7 +39,17 @@ class CrudResource:
     sort: tuple[str, ...]
     default_sort: str
     search: tuple[str, ...] = ()
-    filters: tuple[str, ...] = ()
+    # Query filters by column kind (api.crud.filters): column names, or {parameter: column}
+    # where the parameter is named otherwise (e.g. {"tag": "tags"}).
+    filters: tuple[str, ...] | Mapping[str, str] = ()
+    status: str | None = None  # `status=all|pending|completed` over this boolean column
+    overdue: tuple[str, str] | None = None  # (due time, done flag): `overdue=true|false`
+    # {column: resource}: the column names one of the caller's own items of that resource.
+    references: Mapping[str, "CrudResource"] = field(default_factory=dict)
+    # {action: boolean column}: `PATCH …/{id}/{action}` toggles it, or sets `{column: b}`.
+    toggles: Mapping[str, str] = field(default_factory=dict)
+    # {path: array column}: `GET /api/{user_id}/{path}` lists the distinct values, counted.
+    facets: Mapping[str, str] = field(default_factory=dict)
     # {timestamp column: boolean field}: set to the time the field became true (kept while
     # it stays true), cleared when it becomes false. E.g. {"completed_at": "completed"}.
     stamps: Mapping[str, str] = field(default_factory=dict)
@@ -48,9 +62,18 @@ class CrudResource:
     aliases: Mapping[str, str] = field(default_factory=dict)
     # The models the endpoints speak: the schemas plus aliases and PATCH's minimum.
     api: ApiModels = field(init=False, repr=False, compare=False)
+    list_filters: tuple[ListFilter, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
+        if not problems:
+            try:
+                found = filters_for(
+                    self.sql_table, self.filter_columns, status=self.status, overdue=self.overdue
+                )
+                object.__setattr__(self, "list_filters", found)
+            except (KeyError, TypeError) as exc:
+                problems.append(f"filter: {exc}")
         if problems:
             raise DeclarationError(f"resource {self.name!r}: " + "; ".join(problems))
         models = derive(
@@ -63,6 +86,13 @@ class CrudResource:
             aliases=self.aliases,
         )
         object.__setattr__(self, "api", models)
+
+    @property
+    def filter_columns(self) -> dict[str, str]:
+        """{parameter: column} of the declared filters."""
+        if isinstance(self.filters, Mapping):
+            return dict(self.filters)
+        return {name: name for name in self.filters}
 
     @property
     def sql_table(self) -> Table:
@@ -104,14 +134,17 @@ class CrudResource:
         for name in self.sort:
             if name not in columns:
                 yield f"sort field {name!r} is not a column"
+            elif not isinstance(storage_type(columns[name]), KEYSET_KINDS):
+                yield f"sort field {name!r} cannot be keyset-paged (type {columns[name].type})"
         if self.default_sort.removeprefix("-") not in self.sort:
             yield f"default sort {self.default_sort!r} is not in sort"
         for name in self.search:
             if name not in columns:
                 yield f"search field {name!r} is not a column"
-        for name in self.filters:
-            if name not in columns or not isinstance(storage_type(columns[name]), Boolean):
-                yield f"filter {name!r} is not a boolean column"
+        for name in self.filter_columns.values():
+            if name not in columns:
+                yield f"filter {name!r} is not a column"
+        yield from self._kind_problems(columns)
         for stamp, flag in self.stamps.items():
             if stamp not in columns or not isinstance(storage_type(columns[stamp]), DateTime):
                 yield f"stamp {stamp!r} is not a timestamp column"
@@ -119,6 +152,9 @@ class CrudResource:
                 yield f"stamp flag {flag!r} is not a boolean column"
             if flag not in self.create.model_fields:
                 yield f"stamp flag {flag!r} is not a field of {self.create.__name__}"
+        if self.counted:  # its names go into generated trigger DDL (api.crud.counting)
+            table = self.sql_table.name
+            yield from (f"counted: {p}" for p in naming_problems(self.name, table, self.owner))
         for alias, target in self.aliases.items():
             if alias in columns:
                 yield f"alias {alias!r} is a column name"
@@ -127,8 +163,29 @@ class CrudResource:
                 if target not in schema.model_fields:
                     yield f"alias {alias!r} names {target!r}, not a field of {schema.__name__}"
 
+    def _kind_problems(self, columns: Any) -> Any:
+        def is_kind(name: str, kind: type[Any] | tuple[type[Any], ...]) -> bool:
+            return name in columns and isinstance(storage_type(columns[name]), kind)
 
-def storage_type(column: Column[Any]) -> TypeEngine[Any]:
-    """The column's SQL type, seen through decorators such as SQLModel's AutoString."""
-    column_type: TypeEngine[Any] = column.type
-    return column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type
+        if self.status is not None and not is_kind(self.status, Boolean):
+            yield f"status {self.status!r} is not a boolean column"
+        if self.overdue is not None:
+            due, done = self.overdue
+            if not is_kind(due, DateTime) or not is_kind(done, Boolean):
+                yield f"overdue {self.overdue!r} is not (timestamp column, boolean column)"
+        for column, target in self.references.items():
+            keys = (
+                {fk.column.table.name for fk in columns[column].foreign_keys}
+                if (column in columns)
+                else set()
+            )
+            if target.sql_table.name not in keys:
+                yield f"reference {column!r} has no foreign key to {target.sql_table.name!r}"
+            if column not in self.create.model_fields:
+                yield f"reference {column!r} is not a field of {self.create.__name__}"
+        for action, flag in self.toggles.items():
+            if not is_kind(flag, Boolean) or flag not in self.create.model_fields:
+                yield f"toggle {action!r}: {flag!r} is not a boolean field"
+        for path, column in self.facets.items():
+            if column not in columns or not isinstance(columns[column].type, StringArray):
+                yield f"facet {path!r}: {column!r} is not a string-array column"

@@ -44,6 +44,11 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
+def _without_body(request: Request) -> bool:
+    headers = request.headers
+    return "transfer-encoding" not in headers and headers.get("content-length", "0") == "0"
+
+
 async def _count_request(request: Request, user_id: str) -> None:
     runtime = runtime_of(request)
     limit = runtime.settings.rate_limit_per_minute
@@ -65,6 +70,7 @@ class OwnerScopedRoute(APIRoute):
         if not isinstance(generated, Generated):
             raise TypeError(f"{self.path}: OwnerScopedRoute serves generated endpoints only")
         takes_body = self.body_field is not None
+        body_optional = generated.reader.body_optional
 
         async def guarded(request: Request) -> Response:
             principal = await authenticate(request)
@@ -72,7 +78,11 @@ class OwnerScopedRoute(APIRoute):
                 raise AuthForbidden("You can only reach your own data.")
             await _count_request(request, principal.subject)
             # The body is read (and its size limit enforced, see api.limits) only now.
-            if takes_body and not _is_json(request.headers.get("content-type")):
+            if (
+                takes_body
+                and not _is_json(request.headers.get("content-type"))
+                and not (body_optional and _without_body(request))
+            ):
                 raise UnsupportedMediaType("Send the body as `application/json`.")
             params = await generated.reader.read(request)
             return await generated.handler(request, params)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
 from api.errors import BadRequest, FieldError, ValidationFailed
@@ -124,7 +124,12 @@ def _extended(
 
 
 def resolve(
-    payload: BaseModel, aliases: Mapping[str, str], *, partial: bool, required: frozenset[str]
+    payload: BaseModel,
+    aliases: Mapping[str, str],
+    *,
+    partial: bool,
+    required: frozenset[str],
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """The fields a request sets, under their column names. `partial` (PATCH): only those
     sent, and at least one. An alias and its field both sent must agree."""
@@ -146,6 +151,32 @@ def resolve(
     ]
     if errors:
         raise ValidationFailed("The request does not match the schema.", errors=errors)
-    if partial and not fields:
+    if partial and not fields and not allow_empty:
         raise BadRequest(AT_LEAST_ONE_FIELD)
     return fields
+
+
+class FacetCount(BaseModel):
+    name: str
+    count: int = Field(description="How many of your items have it.")
+
+
+def facet_model(resource_name: str, path: str) -> type[BaseModel]:
+    """`{path: [{name, count}]}`, e.g. TaskTagsResponse."""
+    fields: dict[str, Any] = {path: (list[FacetCount], ...)}
+    return create_model(f"{resource_name.title()}{path.title()}Response", **fields)
+
+
+def toggle_model(
+    resource_name: str, action: str, flag: str, aliases: Mapping[str, str]
+) -> type[BaseModel]:
+    """The optional body of a toggle action: `{flag: b}` sets it; absent, it flips."""
+    fields: dict[str, Any] = {
+        flag: (StrictBool | MISSING, Field(MISSING, description=f"Set `{flag}` to this.")),
+    }
+    model = create_model(
+        f"{resource_name.title()}{action.title()}",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        **fields,
+    )
+    return _with_input_aliases(model, {a: t for a, t in aliases.items() if t == flag})

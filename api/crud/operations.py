@@ -55,10 +55,17 @@ class Operations:
             item[alias] = item[target]
         return item
 
-    def _input(self, params: Params, *, partial: bool = False) -> dict[str, Any]:
+    def _input(
+        self, params: Params, *, partial: bool = False, allow_empty: bool = False
+    ) -> dict[str, Any]:
         required = frozenset() if partial else self._required_on_replace
-        aliases = self._resource.aliases
-        return models.resolve(params["payload"], aliases, partial=partial, required=required)
+        return models.resolve(
+            params["payload"],
+            self._resource.aliases,
+            partial=partial,
+            required=required,
+            allow_empty=allow_empty,
+        )
 
     def _respond(self, row: Sequence[Any], status: int = 200) -> Response:
         body = to_json(self._item(row))
@@ -66,22 +73,29 @@ class Operations:
 
     async def list_items(self, request: Request, params: Params) -> Response:
         owner, query = params["user_id"], params["query"]
-        filters = tuple(name for name in self._resource.filters if getattr(query, name) is not None)
+        filters: list[tuple[str, str]] = []
         matching: Params = {"k_owner": owner}
-        for name in filters:
-            matching[f"f_{name}"] = getattr(query, name) == "true"
+        for list_filter in self._resource.list_filters:
+            used = list_filter.use(query)
+            if used is not None:
+                filters.append((list_filter.name, used[0]))
+                matching.update(used[1])
+        if any(name == "overdue" for name, _ in filters):
+            matching["now"] = utc_now()
         if query.search is not None:
             matching["search"] = like_pattern(query.search)
         page_args = {**matching, "limit": query.limit + 1, "offset": query.offset}
+        after = None
         if query.cursor is not None:
             if query.offset:
                 message = "Send either `cursor` or `offset`, not both."
                 raise ValidationFailed(message, errors=[FieldError(loc=["query"], msg=message)])
-            page_args["after_key"], page_args["after_id"] = self._cursors.decode(
-                query.cursor, query.sort
-            )
-        store, searched = _store(request), query.search is not None
-        statement = self._sql.page(filters, searched, query.sort, query.cursor is not None)
+            key, page_args["after_id"] = self._cursors.decode(query.cursor, query.sort)
+            after = "null" if key is None else "value"
+            if key is not None:
+                page_args["after_key"] = key
+        store, searched, shape = _store(request), query.search is not None, tuple(filters)
+        statement = self._sql.page(shape, searched, query.sort, after)
         rows = await store.rows(statement, page_args, read=True)
         more, rows = len(rows) > query.limit, rows[: query.limit]
         if rows:
@@ -89,7 +103,7 @@ class Operations:
         elif query.offset == 0 and query.cursor is None:
             total = 0
         else:  # past the last page: no row carries the total
-            count = self._sql.count(filters, searched)
+            count = self._sql.count(shape, searched)
             total = (await store.rows(count, matching, read=True))[0][0]
         items = [self._item(row) for row in rows]
         next_cursor = None
@@ -120,7 +134,8 @@ class Operations:
             "version": 1,
         }
         cap = runtime.settings.max_items_per_user
-        insert = self._sql.insert(tuple(values), bool(cap))
+        checked = self._checked(fields)
+        insert = self._sql.insert(tuple(values), bool(cap), checked)
         args: Params = {f"p_{name}": value for name, value in values.items()}
         args["k_owner"] = owner
         if cap:
@@ -132,13 +147,15 @@ class Operations:
         )
         key = params.get("idempotency_key")
         if key is None:
-            self._check_cap(bool(await runtime.store.rows(insert, args)), cap)
+            if not await runtime.store.rows(insert, args):
+                await self._explain_refusal(request, args, checked, cap)
             return self._created(created, version=values["version"])
         digest = idempotency.fingerprint(request.url.path, fields)
         async with runtime.store.transaction() as session:
             earlier = await idempotency.claim(session, owner, key, request.url.path, digest, now)
             if earlier is None:
-                self._check_cap(bool(await session.rows(insert, args)), cap)
+                if not await session.rows(insert, args):
+                    await self._explain_refusal(request, args, checked, cap)
                 await idempotency.remember(session, owner, key, created)
         if earlier is None:
             return self._created(created, version=values["version"])
@@ -153,9 +170,32 @@ class Operations:
             headers["Location"] = stored.location
         return Response(stored.body, stored.status_code, headers, media_type=JSON)
 
-    def _check_cap(self, inserted: bool, cap: int) -> None:
-        if not inserted:
-            raise Conflict(f"You have reached the limit of {cap} {self._resource.plural}.")
+    def _checked(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        """The references a write sets to an id, which must name the caller's own items."""
+        return tuple(c for c in self._resource.references if fields.get(c) is not None)
+
+    async def _explain_refusal(
+        self, request: Request, args: Params, checked: tuple[str, ...], cap: int
+    ) -> None:
+        """A create that inserted nothing: a reference to no item of theirs (422), else
+        the cap (409). Failure path only, so a create stays one statement."""
+        await self._check_references(request, args, checked)
+        raise Conflict(f"You have reached the limit of {cap} {self._resource.plural}.")
+
+    async def _check_references(
+        self, request: Request, args: Params, checked: tuple[str, ...]
+    ) -> None:
+        """422 for a reference that names nothing of the caller's: another person's item
+        and a missing one read the same."""
+        errors = []
+        for column in checked:
+            probe = {"k_owner": args["k_owner"], f"p_{column}": args[f"p_{column}"]}
+            if not await _store(request).rows(self._sql.reference_exists(column), probe):
+                target = self._resource.references[column]
+                message = f"No such {target.name}."
+                errors.append(FieldError(loc=["body", column], msg=message))
+        if errors:
+            raise ValidationFailed("The request does not match the schema.", errors=errors)
 
     async def get(self, request: Request, params: Params) -> Response:
         args = {"k_owner": params["user_id"], "k_id": self._item_id(params)}
@@ -180,17 +220,42 @@ class Operations:
             for column, flag in self._resource.stamps.items()
             if flag in fields
         )
-        statement = self._sql.update(tuple(fields), stamps, _count(versions))
+        checked = self._checked(fields)
+        statement = self._sql.update(tuple(fields), stamps, versions is not None, checked)
         args = self._target(params, versions)
         args.update({f"p_{name}": value for name, value in fields.items()}, now=utc_now())
+        rows = await _store(request).rows(statement, args)
+        if not rows:
+            await self._check_references(request, args, checked)
+            await self._explain_miss(request, params, versions)
+        return self._respond(rows[0])
+
+    async def toggle(self, request: Request, params: Params, flag: str) -> Response:
+        """Flip `flag`, or set it from the body (`{flag: b}`, or an alias of it)."""
+        payload = params.get("payload")
+        fields = {} if payload is None else self._input(params, partial=True, allow_empty=True)
+        versions = self._versions(params)
+        setting = flag in fields
+        statement = self._sql.toggle(flag, setting, versions is not None)
+        args = self._target(params, versions)
+        args["now"] = utc_now()
+        if setting:
+            args[f"p_{flag}"] = fields[flag]
         rows = await _store(request).rows(statement, args)
         if not rows:
             await self._explain_miss(request, params, versions)
         return self._respond(rows[0])
 
+    async def facet(self, request: Request, params: Params, column: str, key: str) -> Response:
+        rows = await _store(request).rows(
+            self._sql.facet(column), {"k_owner": params["user_id"]}, read=True
+        )
+        body = {key: [{"name": name, "count": count} for name, count in rows]}
+        return Response(to_json(body), media_type=JSON)
+
     async def delete(self, request: Request, params: Params) -> Response:
         versions = self._versions(params)
-        statement = self._sql.delete(_count(versions))
+        statement = self._sql.delete(versions is not None)
         if not await _store(request).rows(statement, self._target(params, versions)):
             await self._explain_miss(request, params, versions)
         return Response(status_code=204)
@@ -198,7 +263,8 @@ class Operations:
     def _target(self, params: Params, versions: list[int] | None) -> Params:
         """Parameters naming one item of the owner, at one of `versions` if given."""
         args: Params = {"k_owner": params["user_id"], "k_id": self._item_id(params)}
-        args.update({f"v{n}": version for n, version in enumerate(versions or ())})
+        if versions is not None:
+            args["k_versions"] = versions
         return args
 
     async def _explain_miss(
@@ -248,7 +314,3 @@ def to_json(value: Any) -> bytes:
 
 def _store(request: Request) -> Store:
     return runtime_of(request).store
-
-
-def _count(versions: list[int] | None) -> int | None:
-    return None if versions is None else len(versions)

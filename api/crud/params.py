@@ -37,7 +37,9 @@ class ParameterReader:
     def __init__(self, annotations: Mapping[str, Any]) -> None:
         self._scalars: list[_Scalar] = []
         self._query: tuple[str, type[BaseModel]] | None = None
+        self._repeatable: frozenset[str] = frozenset()  # query fields that take a list
         self._body: tuple[str, type[BaseModel]] | None = None
+        self.body_optional = False
         for name, annotation in annotations.items():
             self._add(name, annotation)
 
@@ -46,9 +48,17 @@ class ParameterReader:
             raise TypeError(f"{name}: parameters are declared as Annotated[type, source]")
         value_type, marker = get_args(annotation)[:2]
         if isinstance(marker, fastapi_params.Body):
-            self._body = (name, value_type)
+            models = [t for t in get_args(value_type) if t is not type(None)] or [value_type]
+            self.body_optional = type(None) in get_args(value_type)
+            self._body = (name, models[0])
         elif isinstance(marker, fastapi_params.Query):
             self._query = (name, value_type)
+            self._repeatable = frozenset(
+                field
+                for field, info in value_type.model_fields.items()
+                if list
+                in (get_origin(info.annotation), *map(get_origin, get_args(info.annotation)))
+            )
         elif isinstance(marker, fastapi_params.Header | fastapi_params.Path):
             source = "header" if isinstance(marker, fastapi_params.Header) else "path"
             key = marker.alias or (name.replace("_", "-") if source == "header" else name)
@@ -83,13 +93,17 @@ class ParameterReader:
             )
         if self._query is not None:
             name, model = self._query
-            query = dict(request.query_params)
+            query: dict[str, Any] = dict(request.query_params)
             query.pop(CACHE_BUSTER, None)
+            for field in self._repeatable & query.keys():
+                query[field] = request.query_params.getlist(field)
             _validate(values, errors, name, model.model_validate, query, ["query"])
         if self._body is not None:
             name, model = self._body
             body = await request.body()
-            if not body:
+            if not body and self.body_optional:
+                values[name] = None
+            elif not body:
                 errors.append(FieldError(loc=["body"], msg="Field required"))
             else:
                 try:  # parsed and validated in one pass, without building the document
@@ -131,6 +145,8 @@ def _words(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch":
         pattern = (error.get("ctx") or {}).get("pattern")
         return PATTERN_MESSAGES.get(str(pattern), "The text has a form that is not accepted.")
+    if error["type"] == "timezone_aware":
+        return "The time needs an offset, e.g. `2026-12-24T18:00:00Z` or `…+01:00`."
     if error["type"] == "extra_forbidden" and error["loc"]:
         return f"Unknown field `{error['loc'][-1]}`."
     return error["msg"]

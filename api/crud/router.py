@@ -11,6 +11,7 @@ from api.crud import cursors
 from api.crud.declaration import CrudResource
 from api.crud.guard import Generated, OwnerScopedRoute
 from api.crud.idempotency import KEY_PATTERN
+from api.crud.models import facet_model, toggle_model
 from api.crud.operations import Operations
 from api.crud.params import ParameterReader
 from api.errors import problem_responses
@@ -76,11 +77,9 @@ def _optional(annotation: Any) -> bool:
 
 def list_query_model(resource: CrudResource) -> type[BaseModel]:
     sort_values = tuple(v for name in resource.sort for v in (name, f"-{name}"))
-    boolean = Literal["true", "false"]
-    filters: dict[str, Any] = {
-        name: (boolean | None, Field(None, description=f"Only items whose {name} is this."))
-        for name in resource.filters
-    }
+    filters: dict[str, Any] = {}
+    for list_filter in resource.list_filters:
+        filters.update(list_filter.query_fields())
     search = ", ".join(resource.search)
     return create_model(
         f"{resource.name.title()}ListQuery",
@@ -100,7 +99,10 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
         ),
         sort=(
             Literal.__getitem__(sort_values),  # type: ignore[arg-type]
-            Field(resource.default_sort, description="Sort key; `-` for descending."),
+            Field(
+                resource.default_sort,
+                description="Sort key; `-` for descending; `id` breaks ties; empty values last.",
+            ),
         ),
         search=(
             str | None,
@@ -245,4 +247,39 @@ def crud_router(resource: CrudResource) -> CrudRouter:
         response_class=Response,
         responses=problem_responses(401, 403, 404, 412, 422, 428),
     )
+    for action, flag in resource.toggles.items():
+        body_model = toggle_model(name, action, flag, resource.aliases)
+
+        async def toggle(request: Request, params: dict[str, Any], flag: str = flag) -> Response:
+            return await ops.toggle(request, params, flag)
+
+        add(
+            f"{item}/{action}",
+            _with_parameters(
+                toggle, **ids, payload=Annotated[body_model | None, Body()], if_match=IfMatch
+            ),
+            "PATCH",
+            f"{action}_{name}",
+            f"Toggle `{flag}` of a {name} (no body), or set it (`{{\"{flag}\": bool}}`)",
+            response_model=resource.api.read,
+            status_code=200,
+            responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 428),
+        )
+    for path, column in resource.facets.items():
+
+        async def facet(
+            request: Request, params: dict[str, Any], column: str = column, path: str = path
+        ) -> Response:
+            return await ops.facet(request, params, column, path)
+
+        add(
+            f"/api/{{user_id}}/{path}",
+            _with_parameters(facet, user_id=UserIdPath),
+            "GET",
+            f"list_{path}",
+            f"Your distinct {path}, each with how many {plural} have it",
+            response_model=facet_model(name, path),
+            status_code=200,
+            responses=problem_responses(401, 403),
+        )
     return router

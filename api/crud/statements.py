@@ -1,10 +1,11 @@
 """SQL for a resource. Every statement is filtered by owner: other rows do not exist.
 
 Statements are built once per shape (which fields, filters, sort...) with named
-parameters and cached, so a request only picks one and supplies values. Parameters:
-`k_owner`, `k_id`, `now`, `p_<column>` for written values, `v<n>` for `If-Match` versions,
-`f_<column>` for filters, `search`, `limit`, `offset`, `after_key`/`after_id` (cursor),
-`cap` (the names of the keys start with `k_`: a column may be called `id` or `key`).
+parameters and cached (bounded), so a request only picks one and supplies values.
+Parameters: `k_owner`, `k_id`, `k_versions` (the `If-Match` versions, one list whatever
+its length), `now`, `p_<column>` for written values, `f_<name>` for filters, `search`,
+`limit`, `offset`, `after_key`/`after_id` (cursor), `cap` (the names of the keys start
+with `k_`: a column may be called `id` or `key`).
 """
 
 import functools
@@ -17,12 +18,16 @@ from sqlalchemy import (
     DateTime,
     Select,
     String,
+    and_,
     bindparam,
-    false,
+    case,
+    exists,
     func,
+    literal,
     null,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy import delete as sql_delete
@@ -31,13 +36,17 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from api.crud.declaration import CrudResource, storage_type
+from api.crud.declaration import CrudResource
+from api.crud.expressions import AnyOf, int_list_param, ranked, storage_type
 from api.crud.store import Statement
 from schemas.counter import ItemCount
 from schemas.types import UTCDateTime
 
 LIKE_ESCAPE = "/"
+SHAPES_PER_KIND = 512  # statements kept per kind of statement and resource
 _COUNTS = ItemCount.__table__  # type: ignore[attr-defined]
+FilterShape = tuple[tuple[str, str], ...]  # (filter name, variant) of the filters in use
+shapes = functools.lru_cache(maxsize=SHAPES_PER_KIND)
 
 
 def like_pattern(term: str) -> str:
@@ -54,31 +63,43 @@ class OwnedStatements:
         self._table = table
         self._id = table.c["id"]
         self._version = table.c["version"]
+        self._filters = {f.name: f for f in resource.list_filters}
         self.read_columns = [_readable(table.c[name]) for name in resource.read.model_fields]
         self._now = bindparam("now", type_=UTCDateTime())
         self.get = Statement(select(*self.read_columns).where(self._owned(with_id=True)))
         self.version = Statement(select(self._version).where(self._owned(with_id=True)))
+        self.references = {
+            column: self._reference_check(column, target.sql_table, target.owner)
+            for column, target in resource.references.items()
+        }
 
-    def _owned(self, *, with_id: bool = False, versions: int | None = None) -> ColumnElement[bool]:
+    def _owned(self, *, with_id: bool = False, versions: bool = False) -> ColumnElement[bool]:
         """The one filter every statement starts from: rows of others do not exist."""
         condition = self._table.c[self._resource.owner] == bindparam("k_owner")
         if with_id:
             condition &= self._id == bindparam("k_id")
-        if versions is not None:
-            matches = [bindparam(f"v{n}", type_=self._version.type) for n in range(versions)]
-            condition &= self._version.in_(matches) if matches else false()
+        if versions:
+            condition &= AnyOf(self._version, int_list_param("k_versions"))
         return condition
 
-    def _matching(self, filters: tuple[str, ...], search: bool) -> list[ColumnElement[bool]]:
+    def _reference_check(self, column: str, target: Any, owner: str) -> ColumnElement[bool]:
+        """`p_<column>` is null, or names an item of the caller's in the target table."""
+        value = self._value(column)
+        owned = exists().where(target.c["id"] == value, target.c[owner] == bindparam("k_owner"))
+        return or_(value.is_(None), owned)
+
+    def _matching(self, filters: FilterShape, search: bool) -> list[ColumnElement[bool]]:
         conditions = [self._owned()]
-        conditions += [self._table.c[name] == bindparam(f"f_{name}") for name in filters]
+        conditions += [
+            self._filters[name].condition(self._table, variant) for name, variant in filters
+        ]
         if search:
             pattern = func.lower(bindparam("search", type_=String()))
             columns = (self._table.c[name] for name in self._resource.search)
             conditions.append(or_(*(func.lower(c).like(pattern, LIKE_ESCAPE) for c in columns)))
         return conditions
 
-    def _total(self, filters: tuple[str, ...], search: bool) -> Select[Any]:
+    def _total(self, filters: FilterShape, search: bool) -> Select[Any]:
         """The number of matches: the trigger-kept count when nothing narrows the list
         (flat however many items there are), else counted from the owner's rows."""
         if self._resource.counted and not filters and not search:
@@ -90,78 +111,149 @@ class OwnedStatements:
         # Never correlated with the page's own FROM: it counts all of the owner's matches.
         return matches.where(*self._matching(filters, search)).correlate(None)
 
-    @functools.cache  # noqa: B019 (one instance per resource, kept for the app's life)
-    def page(self, filters: tuple[str, ...], search: bool, sort: str, after: bool) -> Statement:
+    @shapes
+    def page(self, filters: FilterShape, search: bool, sort: str, after: str | None) -> Statement:
         """`limit` rows of a page and, on each, the total matching count. `after`: keyset
-        pagination, the rows that sort after (`after_key`, `after_id`)."""
+        pagination, the rows that sort after (`after_key`, `after_id`); "null" when the
+        cursor's key is null (nullable sorts put those last, both ways)."""
+        name, descending = sort.removeprefix("-"), sort.startswith("-")
+        column = self._table.c[name]
         key = self.sort_key(sort)
         total = self._total(filters, search).scalar_subquery().label("_total")
         stmt = select(*self.read_columns, total).where(*self._matching(filters, search))
-        descending = sort.startswith("-")
-        if after:
-            column = self._table.c[sort.removeprefix("-")]
-            bound: ColumnElement[Any] = bindparam("after_key", type_=column.type)
-            if _is_text(column):
-                bound = func.lower(bound)
-            row = tuple_(key, self._id)
-            bound_row = tuple_(bound, bindparam("after_id", type_=self._id.type))
-            stmt = stmt.where(row < bound_row if descending else row > bound_row)
-        order = [key.desc(), self._id.desc()] if descending else [key.asc(), self._id.asc()]
+        if after is not None:
+            stmt = stmt.where(self._after(column, key, descending, after_null=after == "null"))
+        if column.nullable:
+            order = [key.desc().nulls_last() if descending else key.asc().nulls_last()]
+        else:
+            order = [key.desc() if descending else key.asc()]
+        order.append(self._id.desc() if descending else self._id.asc())
         limited = stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
         return Statement(limited)
 
-    @functools.cache  # noqa: B019
-    def count(self, filters: tuple[str, ...], search: bool) -> Statement:
+    def _after(
+        self, column: Column[Any], key: ColumnElement[Any], descending: bool, *, after_null: bool
+    ) -> ColumnElement[bool]:
+        after_id = bindparam("after_id", type_=self._id.type)
+        id_beyond = self._id < after_id if descending else self._id > after_id
+        if after_null:  # only null keys remain, in id order
+            return and_(column.is_(None), id_beyond)
+        bound = self._key_of(column, bindparam("after_key", type_=column.type))
+        if not column.nullable:
+            row, bound_row = tuple_(key, self._id), tuple_(bound, after_id)
+            return row < bound_row if descending else row > bound_row
+        beyond = key < bound if descending else key > bound
+        return or_(beyond, and_(key == bound, id_beyond), column.is_(None))
+
+    @shapes
+    def count(self, filters: FilterShape, search: bool) -> Statement:
         return Statement(self._total(filters, search))
 
     def sort_key(self, sort: str) -> ColumnElement[Any]:
-        column: ColumnElement[Any] = self._table.c[sort.removeprefix("-")]
-        if _is_text(column):
-            column = func.lower(column)  # people expect "apple" before "Banana"
-        return column
+        return self._key_of(self._table.c[sort.removeprefix("-")], None)
 
-    @functools.cache  # noqa: B019
-    def insert(self, columns: tuple[str, ...], capped: bool) -> Statement:
+    def _key_of(self, column: Column[Any], value: ColumnElement[Any] | None) -> ColumnElement[Any]:
+        """What a sort compares: enums by rank, text ignoring case ("apple" before
+        "Banana"), the rest as stored; of the column itself, or of a bound value."""
+        target: ColumnElement[Any] = column if value is None else value
+        kind = storage_type(column)
+        enums = getattr(kind, "enums", None)
+        if enums:
+            return ranked(target, tuple(enums))
+        if isinstance(kind, String):
+            return func.lower(target)
+        return target
+
+    @shapes
+    def insert(self, columns: tuple[str, ...], capped: bool, checked: tuple[str, ...]) -> Statement:
         """Insert `p_<column>` values, unless (`capped`) the owner already has `cap`
-        items, in one statement. Concurrent creates at the edge may overshoot by a few:
-        the cap is a guard rail. RETURNING says whether a row went in."""
+        items, or a `checked` reference names no item of theirs, in one statement.
+        Concurrent creates at the edge of the cap may overshoot by a few: it is a guard
+        rail. RETURNING says whether a row went in."""
         values = {name: self._value(name) for name in columns}
-        if not capped:
+        conditions = [self.references[column] for column in checked]
+        if capped:
+            conditions.append(self._total((), False).scalar_subquery() < bindparam("cap"))
+        if not conditions:
             return Statement(sql_insert(self._table).values(values).returning(self._id))
-        row = select(*values.values()).where(
-            self._total((), False).scalar_subquery() < bindparam("cap")
-        )
+        row = select(*values.values()).where(*conditions)
         return Statement(
             sql_insert(self._table).from_select(list(columns), row).returning(self._id)
         )
 
-    @functools.cache  # noqa: B019
+    @shapes
     def update(
-        self, fields: tuple[str, ...], stamps: tuple[tuple[str, bool], ...], versions: int | None
+        self,
+        fields: tuple[str, ...],
+        stamps: tuple[tuple[str, bool], ...],
+        versions: bool,
+        checked: tuple[str, ...] = (),
     ) -> Statement:
         """Set `p_<field>` values (`stamps`: timestamp columns set to `now` when their
         flag became true, kept if it already was, cleared when false) if the row is the
-        owner's and, with `If-Match`, still at one of `versions`: check and write are
-        one atomic statement."""
+        owner's, every `checked` reference names an item of theirs and, with `If-Match`,
+        the row is still at one of `k_versions`: check and write are one statement."""
         values: dict[str, Any] = {name: self._value(name) for name in fields}
         for column, flag in stamps:
             values[column] = func.coalesce(self._table.c[column], self._now) if flag else null()
+        return self._write(values, versions, [self.references[c] for c in checked])
+
+    @shapes
+    def toggle(self, flag: str, setting: bool, versions: bool) -> Statement:
+        """Flip `flag` (or set it to `p_<flag>` when `setting`), keeping its stamps right."""
+        column = self._table.c[flag]
+        new: ColumnElement[Any] = self._value(flag) if setting else ~column
+        values: dict[str, Any] = {flag: new}
+        for stamp, stamp_flag in self._resource.stamps.items():
+            if stamp_flag == flag:
+                kept = func.coalesce(self._table.c[stamp], self._now)
+                values[stamp] = case((new, kept), else_=null())
+        return self._write(values, versions, [])
+
+    def _write(
+        self, values: dict[str, Any], versions: bool, conditions: list[ColumnElement[bool]]
+    ) -> Statement:
         values["updated_at"] = self._now
         values["version"] = self._version + 1
         return Statement(
             sql_update(self._table)
-            .where(self._owned(with_id=True, versions=versions))
+            .where(self._owned(with_id=True, versions=versions), *conditions)
             .values(values)
             .returning(*self.read_columns)
         )
 
-    @functools.cache  # noqa: B019
-    def delete(self, versions: int | None) -> Statement:
+    @shapes
+    def delete(self, versions: bool) -> Statement:
         return Statement(
             sql_delete(self._table)
             .where(self._owned(with_id=True, versions=versions))
             .returning(self._id)
         )
+
+    @shapes
+    def reference_exists(self, column: str) -> Statement:
+        """Whether `p_<column>` names an item of the caller's (failure path only)."""
+        return Statement(select(literal(1)).where(self.references[column]))
+
+    @shapes
+    def facet(self, column: str) -> Statement:
+        """The owner's distinct values of an array column, ignoring case (the first
+        spelling in sort order shown), each with the number of items that have it."""
+        array = self._table.c[column]
+
+        def counted(values: Any) -> Select[Any]:
+            value = values.c.value
+            return (
+                select(func.min(value), func.count())
+                .select_from(self._table.join(values, true()))  # per row, its values
+                .where(self._owned())
+                .group_by(func.lower(value))
+                .order_by(func.lower(value))
+            )
+
+        sqlite = counted(func.json_each(array).table_valued("value"))
+        postgres = counted(func.unnest(array).table_valued("value").render_derived())
+        return Statement(sqlite, postgres=postgres)
 
     def _value(self, column: str) -> BindParameter[Any]:
         return bindparam(f"p_{column}", type_=self._table.c[column].type)
@@ -194,7 +286,3 @@ def _readable(column: Column[Any]) -> ColumnElement[Any]:
     if isinstance(storage_type(column), DateTime):
         return _Rfc3339(column).label(column.name)
     return column
-
-
-def _is_text(column: ColumnElement[Any]) -> bool:
-    return isinstance(column, Column) and isinstance(storage_type(column), String)
