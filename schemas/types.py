@@ -137,13 +137,9 @@ def _unique_ignoring_case(values: list[str]) -> list[str]:
 
 
 LABEL_MAX = 50
-Label = Annotated[
-    str, Field(min_length=1, max_length=LABEL_MAX, pattern=ONE_LINE_VISIBLE), strip
-]
+Label = Annotated[str, Field(min_length=1, max_length=LABEL_MAX, pattern=ONE_LINE_VISIBLE), strip]
 """A tag: one line of visible characters, trimmed (the limit counts what is sent)."""
 LABELS_MAX = 20
-Labels = Annotated[
-    list[Label], Field(max_length=LABELS_MAX), AfterValidator(_unique_ignoring_case)
-]
+Labels = Annotated[list[Label], Field(max_length=LABELS_MAX), AfterValidator(_unique_ignoring_case)]
 """Tags: duplicates that differ only in case are dropped, keeping the first spelling and
 the order."""

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Table
 
+from api.crud.counting import naming_problems
 from api.crud.expressions import storage_type
 from api.crud.filters import ListFilter, filters_for
-from api.crud.counting import naming_problems
 from api.crud.models import ApiModels, derive
 from schemas.types import StringArray
 

@@ -260,7 +260,7 @@ def crud_router(resource: CrudResource) -> CrudRouter:
             ),
             "PATCH",
             f"{action}_{name}",
-            f"Toggle `{flag}` of a {name} (no body), or set it (`{{\"{flag}\": bool}}`)",
+            f'Toggle `{flag}` of a {name} (no body), or set it (`{{"{flag}": bool}}`)',
             response_model=resource.api.read,
             status_code=200,
             responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 428),
