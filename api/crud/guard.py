@@ -8,8 +8,9 @@ OpenAPI contract; `ParameterReader` validates requests against the same declarat
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,29 +62,64 @@ async def _count_request(request: Request, user_id: str) -> None:
             )
 
 
+async def guard(request: Request, *, takes_body: bool, body_optional: bool = False) -> str:
+    """The checks every owner-scoped endpoint makes, in order, before its body is read or
+    the database touched: 401 (token), 403 (`{user_id}` is not the caller), 429 (rate),
+    415 (a body that is not JSON). Returns the caller's id."""
+    principal = await authenticate(request)
+    if request.path_params.get("user_id") != principal.subject:
+        raise AuthForbidden("You can only reach your own data.")
+    await _count_request(request, principal.subject)
+    # The body is read (and its size limit enforced, see api.limits) only after this.
+    content_type = request.headers.get("content-type")
+    if takes_body and not _is_json(content_type) and not (body_optional and _without_body(request)):
+        raise UnsupportedMediaType("Send the body as `application/json`.")
+    return principal.subject
+
+
+def current_owner(request: Request) -> str:
+    """The caller `guard` admitted (for hand-written endpoints, as a dependency)."""
+    owner = getattr(request.state, "user_id", None)
+    if not isinstance(owner, str):
+        raise TypeError("current_owner needs a route of class OwnerGuardedRoute")
+    return owner
+
+
+CurrentOwner = Annotated[str, Depends(current_owner)]
+
+
+class OwnerGuardedRoute(APIRoute):
+    """For hand-written endpoints under `/api/{user_id}/…`: `guard` runs before FastAPI
+    reads the body or solves dependencies, so a custom action answers 401, 403, 429 and
+    415 exactly as the generated routes do; errors are problems through the app's
+    handlers (api.errors), database faults included."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        body = self.body_field
+        takes_body = body is not None
+        body_optional = body is not None and not body.field_info.is_required()
+
+        async def guarded(request: Request) -> Response:
+            await guard(request, takes_body=takes_body, body_optional=body_optional)
+            return await handler(request)
+
+        return guarded
+
+
 class OwnerScopedRoute(APIRoute):
-    """401 and 403 are decided from the headers and the path alone, before the body is
-    read or the database touched; so a stranger learns nothing and costs almost nothing."""
+    """Generated endpoints: `guard`, then the declared parameters read and the operation
+    run without FastAPI's per-request dependency machinery."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         generated = getattr(self.endpoint, "generated", None)
         if not isinstance(generated, Generated):
-            raise TypeError(f"{self.path}: OwnerScopedRoute serves generated endpoints only")
+            raise TypeError(f"{self.path}: use OwnerGuardedRoute for hand-written endpoints")
         takes_body = self.body_field is not None
         body_optional = generated.reader.body_optional
 
         async def guarded(request: Request) -> Response:
-            principal = await authenticate(request)
-            if request.path_params.get("user_id") != principal.subject:
-                raise AuthForbidden("You can only reach your own data.")
-            await _count_request(request, principal.subject)
-            # The body is read (and its size limit enforced, see api.limits) only now.
-            if (
-                takes_body
-                and not _is_json(request.headers.get("content-type"))
-                and not (body_optional and _without_body(request))
-            ):
-                raise UnsupportedMediaType("Send the body as `application/json`.")
+            await guard(request, takes_body=takes_body, body_optional=body_optional)
             params = await generated.reader.read(request)
             return await generated.handler(request, params)
 
