@@ -38,8 +38,19 @@ serve: install
 	exec $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--no-access-log --proxy-headers --timeout-graceful-shutdown 20
 
-test: install $(BETTER_AUTH)/node_modules/.package-lock.json
+test: install $(BETTER_AUTH)/node_modules/.package-lock.json chromium client-deps
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+# The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright
+# (never `playwright install`: it downloads a browser build, which this network refuses).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
 
 lint: install
 	$(BIN)/ruff check .
@@ -61,7 +72,8 @@ lock: install
 	 $(BIN)/pip freeze --exclude-editable | sort -f) > constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage $(BETTER_AUTH)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage $(BETTER_AUTH)/node_modules \
+		$(CLIENT)/node_modules
 
 # A long fuzzing campaign: the in-process run (SQLite and PostgreSQL) and the CLI over
 # HTTP, with many more examples and a random seed, printed so a failure can be replayed
@@ -74,15 +86,21 @@ fuzz: install
 		$(BIN)/pytest -p no:cacheprovider -s -x $(PYTEST_ARGS) \
 		tests/test_fuzz_contract.py tests/test_fuzz_http.py
 
-# TypeScript types generated from openapi_snapshot.json must type-check the example
-# client (tests/typescript; `make test` runs this too, as an interop test).
-TYPESCRIPT := tests/typescript
-.PHONY: typecheck-client
-$(TYPESCRIPT)/node_modules/.package-lock.json: $(TYPESCRIPT)/package-lock.json
-	cd $(TYPESCRIPT) && npm ci --no-audit --no-fund --loglevel=error
+# The front-end kit (clients/typescript): TypeScript types generated from
+# openapi_snapshot.json and a typed client (openapi-fetch). `make client` regenerates the
+# types after `make snapshot`; `make typecheck-client` checks they are current and that
+# the client compiles (`make test` does both, and runs the client against a server).
+CLIENT := clients/typescript
+.PHONY: client client-deps typecheck-client
+client-deps: $(CLIENT)/node_modules/.package-lock.json
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
 
-typecheck-client: $(TYPESCRIPT)/node_modules/.package-lock.json
-	cd $(TYPESCRIPT) && npm run --silent check
+client: client-deps
+	cd $(CLIENT) && npm run --silent generate
+
+typecheck-client: client-deps
+	cd $(CLIENT) && npm run --silent check
 
 # API against a minimal Starlette + raw SQL reference under wrk (see bench/README.md);
 # BENCH_ARGS=--quick for a two-minute run.

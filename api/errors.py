@@ -122,6 +122,16 @@ class ServiceUnavailable(ApiError):
     default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "5"}
 
 
+def taxonomy() -> tuple[type[ApiError], ...]:
+    """ApiError and every subclass, in the order they were defined: the published
+    `code` enum and the contract's problem examples are read from here, never listed
+    a second time."""
+    found: list[type[ApiError]] = [ApiError]
+    for cls in found:  # grows while it is walked: subclasses of subclasses too
+        found.extend(sub for sub in cls.__subclasses__() if sub not in found)
+    return tuple(found)
+
+
 def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 

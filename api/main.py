@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
-from starlette.middleware.cors import CORSMiddleware
 
 from api.auth.setup import build_verifier, resolve_secret
 from api.auth.users import install_builtin_users
+from api.cors import install_cors
 from api.crud import CrudResource, crud_router
 from api.crud.dispatch import GeneratedRoutes
 from api.crud.store import open_store
 from api.db import create_engine, is_sqlite, migrate
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimitMiddleware
 from api.observability import RequestContextMiddleware, configure_logging
@@ -60,6 +61,8 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
         telemetry=None if settings.telemetry else _NO_TELEMETRY,
+        docs_url=None,  # api.docs serves both pages without a CDN
+        redoc_url=None,
     )
     app.state.runtime = Runtime(
         settings=settings,
@@ -74,24 +77,10 @@ def create_app(
     if settings.auth_builtin_users:
         install_builtin_users(app, engine, secret, settings.jwt_issuer, limiter)
     install_error_handlers(app)
+    install_docs(app)
     app.openapi = lambda: contract(app)  # type: ignore[method-assign]
     app.add_middleware(GeneratedRoutes, routes=generated)  # innermost: see api.crud.dispatch
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "If-Match",
-                "If-None-Match",
-                "Idempotency-Key",
-                "X-Request-ID",
-            ],
-            expose_headers=["Location", "ETag", "X-Request-ID", "Retry-After"],
-            max_age=600,
-        )
+    install_cors(app, settings.cors_origins)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,13 +1,15 @@
 """The published contract: FastAPI's document plus what it cannot infer on its own."""
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.auth.users import LOGIN_FIELD_LIMITS, LOGIN_PATH
-from api.errors import PROBLEM_MEDIA_TYPE
+from api.errors import PROBLEM_MEDIA_TYPE, taxonomy
+from api.openapi_headers import REQUEST_ID_EXAMPLE, header_components, response_headers
 
 PROBLEM_REF = "#/components/schemas/Problem"
 # fastapi-users declares its own error model and only some of the statuses its routes
@@ -23,6 +25,13 @@ _ACCOUNT_ROUTE_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("delete", "/users/{id}"): (401, 403, 404),
 }
 _ALWAYS = (500, 503)  # the database (or key server) can fail under any route
+_ACCOUNT_EMAIL, _ACCOUNT_PASSWORD = "ada@example.com", "a long passphrase"
+_ACCOUNT_BODY_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", LOGIN_PATH): {"username": _ACCOUNT_EMAIL, "password": _ACCOUNT_PASSWORD},
+    ("post", "/auth/register"): {"email": _ACCOUNT_EMAIL, "password": _ACCOUNT_PASSWORD},
+    ("patch", "/users/me"): {"password": "a new long passphrase"},
+    ("patch", "/users/{id}"): {"is_active": False},
+}
 _FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError", "ErrorModel")
 _SECURITY_SCHEMES = {
     "bearerAuth": {
@@ -45,13 +54,18 @@ def contract(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
         )
+        schemas = document.get("components", {}).get("schemas", {})
         for path, path_item in document.get("paths", {}).items():
             for method, operation in path_item.items():
                 _declare_account_route(operation, method, path)
                 _problem_bodies(operation)
                 _plain_parameters(operation)
+                response_headers(operation, schemas)
+                _body_example(operation, method, path, schemas)
         _bound_account_inputs(document)
+        schemas["Problem"]["properties"]["code"]["enum"] = sorted({c.code for c in taxonomy()})
         components = document.setdefault("components", {})
+        components["headers"] = header_components()
         # Merged, not replaced: fastapi-users' OAuth2 scheme names the login route.
         components["securitySchemes"] = {
             **components.get("securitySchemes", {}),
@@ -91,10 +105,56 @@ _ERROR_DESCRIPTIONS = {
 
 def _problem_bodies(operation: dict[str, Any]) -> None:
     """Every 4xx/5xx body is a problem (api.errors renders them all), whatever model or
-    examples the route declared."""
+    examples the route declared; its example says what the response's description says."""
+    example_codes = {cls.status: cls.code for cls in taxonomy()}  # the last defined wins
     for status, response in operation.get("responses", {}).items():
-        if status[0] in "45":
-            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
+        if status[0] not in "45":
+            continue
+        example = {
+            "type": "about:blank",
+            "title": HTTPStatus(int(status)).phrase,
+            "status": int(status),
+            "detail": response["description"],
+            "code": example_codes[int(status)],
+            "request_id": REQUEST_ID_EXAMPLE,
+        }
+        if status == "422":
+            example["errors"] = [{"loc": ["body"], "msg": "Field required"}]
+        response["content"] = {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}, "example": example}
+        }
+
+
+def _body_example(
+    operation: dict[str, Any], method: str, path: str, schemas: dict[str, Any]
+) -> None:
+    """One example per request body: the account routes' from a table (fastapi-users'
+    schemas give none), the others made of their fields' own (deprecated aliases left
+    out: sent beside the field they name, they could contradict it)."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        if "example" in media or "examples" in media:
+            continue
+        example = _ACCOUNT_BODY_EXAMPLES.get((method, path))
+        if example is None:
+            ref = media.get("schema", {}).get("$ref", "")
+            properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+            example = {
+                name: value
+                for name, prop in properties.items()
+                if not prop.get("deprecated") and (value := _field_example(prop)) is not None
+            }
+        media["example"] = example
+
+
+def _field_example(prop: dict[str, Any]) -> Any:
+    """The field's first `examples` entry, else its default; a flag without either
+    (PUT's required `completed`) is shown unset."""
+    for variant in (prop, *prop.get("anyOf", ())):
+        if variant.get("examples"):
+            return variant["examples"][0]
+    if "default" in prop:
+        return prop["default"]
+    return False if prop.get("type") == "boolean" else None
 
 
 def _plain_parameters(operation: dict[str, Any]) -> None:
