@@ -61,8 +61,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-snapshot: install
+# The contract, and the front-end kit's types generated from it (they must never differ).
+snapshot: install client-deps
 	$(BIN)/python -m api.cli openapi > openapi_snapshot.json
+	cd $(CLIENT) && npm run --silent generate
 
 token: install
 	@$(BIN)/python -m api.cli token $(USER_ID)
@@ -87,9 +89,9 @@ fuzz: install
 		tests/test_fuzz_contract.py tests/test_fuzz_http.py
 
 # The front-end kit (clients/typescript): TypeScript types generated from
-# openapi_snapshot.json and a typed client (openapi-fetch). `make client` regenerates the
-# types after `make snapshot`; `make typecheck-client` checks they are current and that
-# the client compiles (`make test` does both, and runs the client against a server).
+# openapi_snapshot.json and a typed client (openapi-fetch). `make snapshot` regenerates the
+# types too (`make client`: the types alone); `make typecheck-client` checks they are current
+# and that the client compiles (`make test` does both, and runs the client against a server).
 CLIENT := clients/typescript
 .PHONY: client client-deps typecheck-client
 client-deps: $(CLIENT)/node_modules/.package-lock.json

@@ -136,8 +136,11 @@ def _body_example(
             continue
         example = _ACCOUNT_BODY_EXAMPLES.get((method, path))
         if example is None:
-            ref = media.get("schema", {}).get("$ref", "")
-            properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+            # `$ref`, or `anyOf: [{$ref}, {type: null}]` for a body that may be left out.
+            schema = media.get("schema", {})
+            refs = [v["$ref"] for v in (schema, *schema.get("anyOf", ())) if "$ref" in v]
+            named = schemas.get(refs[0].rsplit("/", 1)[-1], {}) if refs else {}
+            properties = named.get("properties", {})
             example = {
                 name: value
                 for name, prop in properties.items()
