@@ -12,6 +12,7 @@ from api.auth.setup import build_verifier, resolve_secret
 from api.auth.users import install_builtin_users
 from api.cors import install_cors
 from api.crud import CrudResource, crud_router
+from api.crud.counting import require_count_triggers
 from api.crud.dispatch import GeneratedRoutes
 from api.crud.store import open_store
 from api.db import create_engine, is_sqlite, migrate
@@ -47,6 +48,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if is_sqlite(settings.database_url):
             await migrate(settings.database_url)  # the embedded default keeps itself current
+        await require_count_triggers(engine, resources)  # else counts would drift silently
         yield
         await http.aclose()
         await store.close()

@@ -14,15 +14,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from api.crud import CrudResource, DeclarationError
 from api.db import normalize_url
 from api.main import create_app
-from api.resources import tasks
+from api.resources import RESOURCES
 from schemas.task import TaskListResponse
 from schemas.types import MULTI_LINE, UTCDateTime, UtcTimestamp
+from tests import throwaway
 from tests.conftest import test_settings
 from tests.support import User, make_token, serve
 
+# A throwaway resource: prefixed names (table, paths, operation ids) that no real resource
+# can have, checked by tests.throwaway before the table is created or dropped.
 note_metadata = MetaData()
 note_table = Table(
-    "note",
+    "zz_test_note",
     note_metadata,
     Column("id", Uuid, primary_key=True),
     Column("author", String(255), nullable=False, index=True),
@@ -31,7 +34,7 @@ note_table = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
-    UniqueConstraint("author", "body", name="uq_note_author_body"),
+    UniqueConstraint("author", "body", name="uq_zz_test_note_author_body"),
 )
 
 Body = Annotated[str, Field(min_length=1, max_length=500, pattern=MULTI_LINE, examples=["Hi"])]
@@ -67,7 +70,7 @@ class NoteResponse(BaseModel):
 
 
 class NoteListResponse(BaseModel):
-    notes: list[NoteResponse]
+    zz_test_notes: list[NoteResponse]
     count: int
     limit: int
     offset: int
@@ -75,8 +78,8 @@ class NoteListResponse(BaseModel):
 
 
 NOTE: dict[str, Any] = {
-    "name": "note",
-    "plural": "notes",
+    "name": "zz_test_note",
+    "plural": "zz_test_notes",
     "table": note_table,
     "owner": "author",
     "create": NoteCreate,
@@ -90,21 +93,31 @@ NOTE: dict[str, Any] = {
     "filters": ("pinned",),
 }
 notes = CrudResource(**NOTE)
+PLURAL = notes.plural
 
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An app serving tasks and notes, with the note table created for the test."""
+    """An app serving every real resource and the notes, whose table exists for the test."""
     engine = create_async_engine(normalize_url(database_url))
-    async with engine.begin() as conn:
-        await conn.run_sync(note_metadata.create_all)
+    await throwaway.create(engine, note_metadata)
     try:
-        async with serve(create_app(test_settings(database_url), (tasks, notes))) as client:
+        app = create_app(test_settings(database_url), (*RESOURCES, notes))
+        async with serve(app) as client:
             yield client
     finally:
-        async with engine.begin() as conn:
-            await conn.run_sync(note_metadata.drop_all)
+        await throwaway.drop(engine, note_metadata)
         await engine.dispose()
+
+
+def test_throwaway_names_cannot_be_real_ones() -> None:
+    throwaway.assert_disjoint(note_metadata)
+    assert not {notes.name, notes.plural} & {n for r in RESOURCES for n in (r.name, r.plural)}
+    for name in (RESOURCES[0].sql_table.name, "note"):  # a real table; an unprefixed one
+        clashing = MetaData()
+        Table(name, clashing, Column("id", Integer, primary_key=True))
+        with pytest.raises(AssertionError, match="throwaway tables"):
+            throwaway.assert_disjoint(clashing)
 
 
 async def test_declared_resource_gets_six_documented_endpoints(
@@ -116,35 +129,36 @@ async def test_declared_resource_gets_six_documented_endpoints(
         for path, item in document["paths"].items()
         for method, op in item.items()
     }
-    notes_path, note_path = "/api/{user_id}/notes", "/api/{user_id}/notes/{note_id}"
-    assert {k: v for k, v in operations.items() if k.endswith(("_note", "_notes"))} == {
-        "list_notes": ("GET", notes_path),
-        "create_note": ("POST", notes_path),
-        "get_note": ("GET", note_path),
-        "replace_note": ("PUT", note_path),
-        "update_note": ("PATCH", note_path),
-        "delete_note": ("DELETE", note_path),
+    notes_path = "/api/{user_id}/zz_test_notes"
+    note_path = notes_path + "/{zz_test_note_id}"
+    assert {k: v for k, v in operations.items() if "zz_test_note" in k} == {
+        "list_zz_test_notes": ("GET", notes_path),
+        "create_zz_test_note": ("POST", notes_path),
+        "get_zz_test_note": ("GET", note_path),
+        "replace_zz_test_note": ("PUT", note_path),
+        "update_zz_test_note": ("PATCH", note_path),
+        "delete_zz_test_note": ("DELETE", note_path),
     }
     assert document["components"]["schemas"]["NoteCreate"]["additionalProperties"] is False
 
 
 async def test_declared_resource_works_end_to_end(client: httpx.AsyncClient) -> None:
     alice = User(client, "alice", make_token("alice"))
-    created = await alice.request("POST", alice.url("notes"), json={"body": "first"})
+    created = await alice.request("POST", alice.url(PLURAL), json={"body": "first"})
     assert created.status_code == 201, created.text
     note = created.json()
-    assert created.headers["location"] == alice.url("notes", note["id"])
+    assert created.headers["location"] == alice.url(PLURAL, note["id"])
     assert (note["author"], note["body"], note["pinned"]) == ("alice", "first", False)
-    await alice.create("notes", body="Second, pinned", pinned=True)
+    await alice.create(PLURAL, body="Second, pinned", pinned=True)
 
-    pinned = await alice.request("GET", alice.url("notes"), params={"pinned": "true"})
-    assert [n["body"] for n in pinned.json()["notes"]] == ["Second, pinned"], pinned.text
-    found = await alice.request("GET", alice.url("notes"), params={"search": "FIRST"})
-    assert [n["id"] for n in found.json()["notes"]] == [note["id"]], found.text
-    by_body = await alice.request("GET", alice.url("notes"), params={"sort": "body"})
-    assert [n["body"] for n in by_body.json()["notes"]] == ["first", "Second, pinned"]
+    pinned = await alice.request("GET", alice.url(PLURAL), params={"pinned": "true"})
+    assert [n["body"] for n in pinned.json()[PLURAL]] == ["Second, pinned"], pinned.text
+    found = await alice.request("GET", alice.url(PLURAL), params={"search": "FIRST"})
+    assert [n["id"] for n in found.json()[PLURAL]] == [note["id"]], found.text
+    by_body = await alice.request("GET", alice.url(PLURAL), params={"sort": "body"})
+    assert [n["body"] for n in by_body.json()[PLURAL]] == ["first", "Second, pinned"]
 
-    url = alice.url("notes", note["id"])
+    url = alice.url(PLURAL, note["id"])
     replaced = await alice.request("PUT", url, json={"body": "replaced"})
     assert replaced.status_code == 200, replaced.text
     patched = await alice.request("PATCH", url, json={"pinned": True})
@@ -153,7 +167,8 @@ async def test_declared_resource_works_end_to_end(client: httpx.AsyncClient) -> 
     deleted = await alice.request("DELETE", url)
     assert deleted.status_code == 204, deleted.text
     assert (await alice.request("GET", url)).status_code == 404
-    assert [t["title"] for t in await alice.items()] == []  # tasks are a separate resource
+    for resource in RESOURCES:  # the real resources are separate
+        assert await alice.items(resource.plural) == []
 
 
 @pytest.mark.parametrize(
@@ -169,40 +184,40 @@ async def test_declared_resource_works_end_to_end(client: httpx.AsyncClient) -> 
 )
 async def test_declared_resource_validates(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
     alice = User(client, "alice", make_token("alice"))
-    r = await alice.request("POST", alice.url("notes"), json=body)
+    r = await alice.request("POST", alice.url(PLURAL), json=body)
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "VALIDATION_ERROR"
-    assert await alice.items("notes") == []
+    assert await alice.items(PLURAL) == []
 
 
 async def test_declared_resource_isolates_owners(client: httpx.AsyncClient) -> None:
     alice = User(client, "alice", make_token("alice"))
     bob = User(client, "bob", make_token("bob"))
-    note = await alice.create("notes", body="private")
+    note = await alice.create(PLURAL, body="private")
     writes = (("PUT", {"body": "x"}), ("PATCH", {"pinned": True}))
     for method, body in (("GET", None), *writes, ("DELETE", None)):
-        mine = await bob.request(method, bob.url("notes", note["id"]), json=body)
+        mine = await bob.request(method, bob.url(PLURAL, note["id"]), json=body)
         assert mine.status_code == 404, mine.text
-        hers = await bob.request(method, alice.url("notes", note["id"]), json=body)
+        hers = await bob.request(method, alice.url(PLURAL, note["id"]), json=body)
         assert hers.status_code == 403, hers.text
-    assert await bob.items("notes") == []
-    assert await alice.items("notes") == [note]
+    assert await bob.items(PLURAL) == []
+    assert await alice.items(PLURAL) == [note]
 
 
 async def test_unique_violation_is_409_conflict(client: httpx.AsyncClient) -> None:
     alice = User(client, "alice", make_token("alice"))
     bob = User(client, "bob", make_token("bob"))
-    first = await alice.create("notes", body="only once")
-    again = await alice.request("POST", alice.url("notes"), json={"body": "only once"})
+    first = await alice.create(PLURAL, body="only once")
+    again = await alice.request("POST", alice.url(PLURAL), json={"body": "only once"})
     assert again.status_code == 409, again.text
     assert again.json()["code"] == "CONFLICT"
-    assert "uq_note" not in again.text
+    assert "uq_zz_test_note" not in again.text
     assert "unique" not in again.text.lower()
-    other = await alice.create("notes", body="another")
-    clash = await alice.request("PUT", alice.url("notes", other["id"]), json={"body": "only once"})
+    other = await alice.create(PLURAL, body="another")
+    clash = await alice.request("PUT", alice.url(PLURAL, other["id"]), json={"body": "only once"})
     assert clash.status_code == 409, clash.text
-    assert await alice.items("notes") in ([other, first], [first, other])
-    await bob.create("notes", body="only once")  # unique per author only
+    assert await alice.items(PLURAL) in ([other, first], [first, other])
+    await bob.create(PLURAL, body="only once")  # unique per author only
 
 
 class NoteWithId(NoteCreate):
@@ -278,16 +293,18 @@ class NoteResponseWithoutVersion(BaseModel):
             {"search": ("colour",)}, "search field 'colour' is not a column", id="search-column"
         ),
         pytest.param(
-            {"filters": ("body",)}, "filter 'body' is not a boolean column", id="filter-not-bool"
+            {"filters": ("body",)},
+            "filter: no filter for column 'body'",
+            id="filter-of-a-kind-without-filters",
         ),
         pytest.param(
             {"filters": ("archived",)},
-            "filter 'archived' is not a boolean column",
+            "filter 'archived' is not a column",
             id="filter-not-a-column",
         ),
         pytest.param(
             {"page": TaskListResponse},
-            "page schema TaskListResponse must have notes, count, limit, offset, next_cursor",
+            "page schema TaskListResponse must have zz_test_notes, count, limit, offset",
             id="page-wrong-shape",
         ),
         pytest.param({"table": object}, "is not a table", id="not-a-table"),
@@ -308,12 +325,12 @@ def test_bad_declaration_is_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(DeclarationError) as caught:
         CrudResource(**{**NOTE, **overrides})
-    assert str(caught.value).startswith("resource 'note': ")
+    assert str(caught.value).startswith("resource 'zz_test_note': ")
     assert message in str(caught.value)
 
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(DeclarationError) as caught:
-        CrudResource(**{**NOTE, "sort": ("colour",), "filters": ("body",)})
-    problems = str(caught.value).removeprefix("resource 'note': ").split("; ")
+        CrudResource(**{**NOTE, "sort": ("colour",), "filters": ("archived",)})
+    problems = str(caught.value).removeprefix("resource 'zz_test_note': ").split("; ")
     assert len(problems) == 3, problems  # bad sort field, default sort, bad filter

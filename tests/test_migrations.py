@@ -91,12 +91,15 @@ def _execute(database_url: str, *statements: str | tuple[str, dict[str, Any]]) -
         engine.dispose()
 
 
-def _task(owner: str) -> tuple[str, dict[str, Any]]:
-    insert = (
-        "INSERT INTO task (id, user_id, title, completed, created_at, updated_at, version)"
-        " VALUES (:id, :owner, 't', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
-    )
-    return insert, {"id": uuid.uuid4().hex, "owner": owner}
+def _task(owner: str, *, tags: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A task row as of revision 0003; `tags` (an empty list in the database's own
+    spelling) once the column exists."""
+    columns = "id, user_id, title, completed, created_at, updated_at, version"
+    values = ":id, :owner, 't', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1"
+    params: dict[str, Any] = {"id": uuid.uuid4().hex, "owner": owner}
+    if tags is not None:
+        columns, values, params["tags"] = f"{columns}, tags", f"{values}, :tags", tags
+    return f"INSERT INTO task ({columns}) VALUES ({values})", params  # noqa: S608 (constants)
 
 
 def test_item_counts_are_backfilled_and_kept_by_triggers(empty_database_url: str) -> None:
@@ -107,10 +110,11 @@ def test_item_counts_are_backfilled_and_kept_by_triggers(empty_database_url: str
     counts = "SELECT owner, total FROM item_count WHERE resource = 'task' ORDER BY owner"
     assert _execute(empty_database_url, counts) == [("ann", 3), ("ben", 1)]
 
+    tags = "{}" if empty_database_url.startswith("postgresql") else "[]"
     _execute(
         empty_database_url,
-        _task("cat"),
-        _task("ben"),
+        _task("cat", tags=tags),
+        _task("ben", tags=tags),
         "DELETE FROM task WHERE id IN (SELECT id FROM task WHERE user_id = 'ann' LIMIT 2)",
         "UPDATE task SET user_id = 'cat' WHERE user_id = 'ann'",  # moves the last of ann's
         "UPDATE task SET title = 'renamed' WHERE user_id = 'ben'",  # not a move
