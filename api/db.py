@@ -1,8 +1,9 @@
-"""Database engines: URL normalisation (Neon, SQLite), driver options, schema migration."""
+"""Database engines: URL normalisation (Neon, SQLite), driver options, schema migration,
+and the one mapping of database failures to problems (`database_problem`)."""
 
 import asyncio
-import logging
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from alembic import command
@@ -11,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DBAPIError,
+    DisconnectionError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -20,10 +22,8 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.errors import ApiError, Conflict, DatabaseError, ServiceUnavailable
-from api.pgpool import PoolTimeoutError
+from api.pgpool import PoolTimeoutError, severed
 from api.settings import Settings
-
-log = logging.getLogger("todo_api.db")
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_POOL_SIZE = 4
@@ -81,7 +81,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = normalize_url(settings.database_url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         # On PostgreSQL this engine serves Alembic and the built-in user routes only (the
         # task endpoints have their own pool, `api.pgpool`); logins are bound by password
@@ -93,6 +93,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args=postgres_connect_args(settings),
         hide_parameters=True,
     )
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _not_severed(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        # The request pool's check (`api.pgpool.severed`) for this pool too: a connection
+        # the server closed while idle is replaced before use (SQLAlchemy reconnects on
+        # DisconnectionError), without pool_pre_ping's round trip per checkout.
+        if severed(dbapi_connection.driver_connection):
+            raise DisconnectionError("the server closed this idle connection")
+
+    return engine
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
@@ -149,26 +159,38 @@ def _is_unavailable(exc: SQLAlchemyError) -> bool:
     return sqlite_code is None or sqlite_code & 0xFF in _SQLITE_UNAVAILABLE
 
 
-def _unavailable(cause: BaseException) -> ApiError:
-    log.warning("database unavailable: %s", type(cause).__name__)
-    return ServiceUnavailable("The database is unavailable; retry shortly.")
+# The exceptions `database_problem` maps; the app's handlers catch exactly these.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, psycopg.Error, PoolTimeoutError)
+_UNAVAILABLE = "The database is unavailable; retry shortly."
+_FAILED = "The database could not complete the request."
+_CONFLICT = "The change conflicts with existing data."
+
+
+def database_problem(exc: Exception) -> ApiError:
+    """The problem for a database failure, from SQLAlchemy or psycopg: 409 for a conflict
+    with existing data, 503 (with Retry-After) when the database cannot be used right now,
+    else 500 DATABASE_ERROR. Raise it `from exc`: whoever renders it logs the cause once,
+    with the request id (`api.errors`); the driver's text never reaches the client."""
+    if isinstance(exc, SQLAlchemyError):
+        return database_error(exc)
+    if isinstance(exc, psycopg.Error | PoolTimeoutError):
+        return postgres_error(exc)
+    raise TypeError(f"not a database error: {type(exc).__name__}")
 
 
 def postgres_error(exc: psycopg.Error | PoolTimeoutError) -> ApiError:
     """psycopg failures in the taxonomy, as `database_error` does for SQLAlchemy's."""
     if isinstance(exc, psycopg.IntegrityError):
-        return Conflict("The change conflicts with existing data.")
+        return Conflict(_CONFLICT)
     if isinstance(exc, PoolTimeoutError | psycopg.OperationalError | psycopg.InterfaceError):
-        return _unavailable(exc)
-    log.error("database error", exc_info=exc)
-    return DatabaseError("The database could not complete the request.")
+        return ServiceUnavailable(_UNAVAILABLE)
+    return DatabaseError(_FAILED)
 
 
 def database_error(exc: SQLAlchemyError) -> ApiError:
-    """Database failures in the taxonomy; the driver's text stays in the server log."""
+    """SQLAlchemy failures in the taxonomy."""
     if isinstance(exc, IntegrityError):
-        return Conflict("The change conflicts with existing data.")
+        return Conflict(_CONFLICT)
     if _is_unavailable(exc):
-        return _unavailable(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
-    log.error("database error", exc_info=exc)
-    return DatabaseError("The database could not complete the request.")
+        return ServiceUnavailable(_UNAVAILABLE)
+    return DatabaseError(_FAILED)

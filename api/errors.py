@@ -1,6 +1,7 @@
 """The error taxonomy: domain exceptions and their problem+json (RFC 9457) rendering."""
 
 import functools
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("todo_api.errors")
 
 
 class FieldError(BaseModel):
@@ -137,6 +139,8 @@ def request_id_of(request: Request) -> str:
 
 
 def problem_response(request: Request, error: ApiError) -> Response:
+    if error.status >= 500 and error.__cause__ is not None:
+        _log_cause(request_id_of(request), error, error.__cause__)
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(error.status).phrase,
@@ -156,6 +160,20 @@ def problem_response(request: Request, error: ApiError) -> Response:
     return Response(
         orjson.dumps(body), error.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
     )
+
+
+def _log_cause(request_id: str, error: ApiError, cause: BaseException) -> None:
+    """A 5xx raised `from` a failure underneath (the database, see `api.db`) is logged
+    here, once, where the request id is known: one JSON line, the traceback inside it
+    for a 500, only the failure's type for a 503 (an outage would flood the log)."""
+    driver = getattr(cause, "orig", None) or cause  # SQLAlchemy wraps the driver's error
+    fields = {"request_id": request_id, "code": error.code, "cause": type(driver).__name__}
+    if error.status == 503:
+        log.warning("%s: %s", error.code, type(driver).__name__, extra={"fields": fields})
+    else:
+        log.error(
+            "%s: %s", error.code, type(driver).__name__, exc_info=cause, extra={"fields": fields}
+        )
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
@@ -205,7 +223,7 @@ def _allowed_methods(request: Request) -> str | None:
     return None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)  # the app's path templates: a few dozen
 def _path_pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"\{[^}/]+\}", template)
     return re.compile("[^/]+".join(re.escape(part) for part in parts))
@@ -233,6 +251,9 @@ def error_response(request: Request, exc: Exception) -> Response | None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # api.db imports this module; the mapping lives there, next to the drivers.
+    from api.db import DATABASE_ERRORS, database_problem
+
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         return problem_response(request, exc)
@@ -245,10 +266,19 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(request, _from_validation_error(exc))
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        # Routes that are not generated (the built-in accounts, hand-written ones) reach
+        # the database themselves: their failures get the same mapping as the store's.
+        problem = database_problem(exc)
+        problem.__cause__ = exc
+        return problem_response(request, problem)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return problem_response(request, InternalError("An unexpected error occurred."))
 
     app.add_exception_handler(ApiError, on_api_error)
+    for database_exception in DATABASE_ERRORS:
+        app.add_exception_handler(database_exception, on_database_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)

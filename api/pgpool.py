@@ -5,15 +5,20 @@ the request that needs it, bounded by the connect timeout, and a database that c
 is used on the next request: no background reconnection schedule to wait for. Idle
 connections are closed after `max_idle` seconds (servers and proxies drop them). A checkout
 waits at most `timeout` for a free slot, then fails with `PoolTimeoutError` (503).
+
+An idle connection the server has closed meanwhile (Neon suspending its compute, a
+restart, `pg_terminate_backend`) is never handed out: `severed` notices it without a round
+trip, so a statement is only ever sent on a connection that was open a moment before.
 """
 
 import asyncio
+import select
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 
 
 class PoolTimeoutError(TimeoutError):
@@ -83,7 +88,7 @@ class ConnectionPool:
         oldest_allowed = time.monotonic() - self._max_idle
         while self._idle:
             conn, since = self._idle.pop()
-            if since >= oldest_allowed and not conn.closed:
+            if since >= oldest_allowed and not severed(conn):
                 return conn
             _close_quietly(conn)
         return None
@@ -92,6 +97,38 @@ class ConnectionPool:
         return await psycopg.AsyncConnection.connect(
             self._conninfo, autocommit=True, **self._connect_kwargs
         )
+
+
+def severed(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the server has closed (or is closing) this idle connection.
+
+    An idle connection has nothing to read: the server speaks only when asked. A socket
+    that is readable anyway holds the server's goodbye (`FATAL: terminating connection`)
+    and the end of the stream. The bytes are consumed so that a stray message (a notice,
+    a TLS record) does not condemn a healthy connection; what is still readable after
+    that is the end of the stream. One non-blocking poll, no round trip.
+    """
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != ConnStatus.OK:
+        return True
+    try:
+        if not _readable(pgconn.socket):
+            return False
+        pgconn.consume_input()
+        return pgconn.status != ConnStatus.OK or _readable(pgconn.socket)
+    except (psycopg.Error, OSError, ValueError):
+        return True
+
+
+def _readable(fd: int) -> bool:
+    if _poll is None:  # no poll(2) (Windows): select, fine for its socket handles
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = _poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+_poll = getattr(select, "poll", None)
 
 
 def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:

@@ -8,10 +8,11 @@ report database failures in the error taxonomy (409, 503, 500), never as driver 
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -34,7 +35,10 @@ class Statement:
     __slots__ = ("_compiled", "_postgres", "query")
 
     def __init__(
-        self, query: Select[Any] | UpdateBase, *, postgres: UpdateBase | None = None
+        self,
+        query: Select[Any] | UpdateBase,
+        *,
+        postgres: Select[Any] | UpdateBase | None = None,
     ) -> None:
         self.query = query  # the portable form, run by SQLAlchemy
         self._postgres = postgres  # where PostgreSQL needs its own dialect's construct
@@ -87,6 +91,10 @@ class PostgresStore:
             raise postgres_error(exc) from exc
 
     async def _run(self, query: str, params: Params, *, attempts: int) -> Rows:
+        # The pool hands out only connections it found open (`pgpool.severed`), so a
+        # connection the server closed while idle is replaced before anything is sent,
+        # for writes as for reads. A connection that breaks after the statement left may
+        # have run it: only a read is sent again.
         for attempt in range(1, attempts + 1):
             conn = await self._pool.get()
             try:
@@ -107,14 +115,37 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         try:
-            conn = await self._pool.get()
+            conn = await self._begin()
             try:
-                async with conn.transaction():
-                    yield _PostgresSession(conn)
+                yield _PostgresSession(conn)
+                await conn.execute(b"COMMIT")
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
+                    with suppress(psycopg.Error):  # the connection is then discarded
+                        await conn.execute(b"ROLLBACK")
+                raise
             finally:
                 self._pool.put(conn)
         except (psycopg.Error, PoolTimeoutError) as exc:
             raise postgres_error(exc) from exc
+
+    async def _begin(self) -> psycopg.AsyncConnection[Any]:
+        """A connection inside a new transaction. BEGIN changes nothing, so when it finds
+        the connection severed it is sent again, once, on a fresh one."""
+        for attempt in (1, 2):
+            conn = await self._pool.get()
+            try:
+                await conn.execute(b"BEGIN")
+                return conn
+            except psycopg.OperationalError:
+                self._pool.put(conn)
+                if not conn.broken or attempt == 2:
+                    raise
+                self._pool.discard_idle()
+            except BaseException:
+                self._pool.put(conn)
+                raise
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self._pool.close()
