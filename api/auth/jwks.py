@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,6 +16,9 @@ from api.errors import AuthInvalid, ServiceUnavailable
 log = logging.getLogger("todo_api.auth")
 
 FETCH_DEADLINE_SECONDS = 4.0
+MAX_KEYS = 64  # a key set holds a few keys; more are ignored (memory stays bounded)
+# However short the cool-down (0 in tests), the periodic refresh runs at most this often.
+MIN_REFRESH_SECONDS = 1.0
 
 # Which algorithms each key type may verify; a token's `alg` must fit its key.
 _ALGORITHMS_BY_KEY = {
@@ -32,12 +36,26 @@ def _algorithms_for(jwk: Mapping[str, Any]) -> frozenset[str]:
     return allowed & {declared} if isinstance(declared, str) else allowed
 
 
+@dataclass(frozen=True, slots=True)
+class _Key:
+    key: Any
+    algorithms: frozenset[str]
+    document: dict[str, Any]  # the JWK it was read from
+
+
 class JwksKeys:
     """Public keys by `kid`.
 
     An unknown `kid` triggers at most one fetch per cooldown (a stream of forged kids
     cannot hammer the key server); a failed fetch keeps the last good key set; fetches are
     async with a short timeout, so the event loop never waits on the network.
+
+    Each fetch replaces the whole set, so a key the server no longer publishes stops
+    verifying. A set older than the cooldown is refreshed in the background, started by
+    the next token that uses it: no request waits for it, and a withdrawn key stops
+    verifying within one cooldown (plus the fetch) even for tokens whose kid is known.
+    A key whose JWK is unchanged keeps its object across fetches: a key's identity says
+    whether it is still published (the verified-token cache relies on it).
     """
 
     name = "JWKS"
@@ -57,10 +75,11 @@ class JwksKeys:
         self._audiences = frozenset({audience}) if audience else None
         self._client = client
         self._cooldown = refetch_cooldown_seconds
-        self._keys: dict[str, tuple[Any, frozenset[str]]] = {}
+        self._keys: dict[str, _Key] = {}
         self._ever_fetched = False
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     async def key_for(self, header: Mapping[str, Any]) -> Any:
         kid, alg = header.get("kid"), header["alg"]
@@ -68,14 +87,19 @@ class JwksKeys:
         if entry is None:
             await self.refresh(respect_cooldown=True)
             entry = self._lookup(kid)
+        else:
+            self._refresh_if_stale()
         if entry is None:
             if not self._ever_fetched:
                 raise ServiceUnavailable("The signing key server cannot be reached.")
             raise AuthInvalid("The token was signed with an unknown key.")
-        key, allowed = entry
-        if alg not in allowed:
+        if alg not in entry.algorithms:
             raise AuthInvalid("The token's algorithm does not match its key.")
-        return key
+        return entry.key
+
+    async def ready(self) -> bool:
+        """A key set was obtained (it is kept while the key server is away)."""
+        return self._ever_fetched or await self.refresh(respect_cooldown=True)
 
     def check_claims(self, claims: Mapping[str, Any]) -> None:
         if self._issuer is not None and claims.get("iss") != self._issuer:
@@ -83,7 +107,7 @@ class JwksKeys:
         if self._audiences is not None and not audience_matches(claims, self._audiences):
             raise AuthInvalid("The token's audience is not accepted.")
 
-    def _lookup(self, kid: object) -> tuple[Any, frozenset[str]] | None:
+    def _lookup(self, kid: object) -> _Key | None:
         if isinstance(kid, str):
             return self._keys.get(kid)
         # No kid: acceptable only when the key set leaves no doubt.
@@ -102,7 +126,22 @@ class JwksKeys:
                 self._keys, self._ever_fetched = keys, True
             return keys is not None
 
-    async def _fetch(self) -> dict[str, tuple[Any, frozenset[str]]] | None:
+    def _refresh_if_stale(self) -> None:
+        """Start a background refresh when the set is older than the cooldown (one at a
+        time; the caller goes on with the set at hand)."""
+        period = max(self._cooldown, MIN_REFRESH_SECONDS)
+        if time.monotonic() - self._last_attempt < period:
+            return
+        if self._background is None or self._background.done():
+            self._background = asyncio.get_running_loop().create_task(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh(respect_cooldown=True)
+        except Exception as exc:  # e.g. the HTTP client closed at shutdown: nothing to do
+            log.warning("JWKS refresh from %s failed: %s", self.url, type(exc).__name__)
+
+    async def _fetch(self) -> dict[str, _Key] | None:
         try:
             # One deadline for the whole fetch: httpx's timeouts are per read, and a key
             # server trickling bytes would otherwise hold the lock (and its waiters).
@@ -116,17 +155,24 @@ class JwksKeys:
             # Not a key set (an error page, `{"keys": null}`...): the last good set stays.
             log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
             return None
-        keys: dict[str, tuple[Any, frozenset[str]]] = {}
+        keys: dict[str, _Key] = {}
         for document in documents:
+            if len(keys) == MAX_KEYS:
+                log.warning("JWKS from %s: more than %d keys, the rest ignored", self.url, MAX_KEYS)
+                break
             if not isinstance(document, dict) or document.get("use", "sig") != "sig":
                 continue
             allowed = _algorithms_for(document)
             kid = document.get("kid")
             if not allowed or not isinstance(kid, str):
                 continue  # symmetric or unknown key types are never taken from a JWKS
+            known = self._keys.get(kid)
+            if known is not None and known.document == document:
+                keys[kid] = known  # the same key, still published
+                continue
             key = _public_key(document, allowed)
             if key is not None:
-                keys[kid] = (key, allowed)
+                keys[kid] = _Key(key, allowed, document)
         log.info("JWKS from %s: %d usable keys", self.url, len(keys))
         return keys
 

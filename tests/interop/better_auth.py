@@ -197,9 +197,10 @@ class BetterAuthServer:
             raise BetterAuthError(f"/api/auth/token returned no JWT: {resp.text}")
         return token
 
-    def rotate_keys(self) -> None:
-        """Rotate the signing key: later JWTs carry a new kid; old keys stay in JWKS."""
-        self._request("POST", "/test/rotate-keys")
+    def rotate_keys(self, *, retire: bool = False) -> None:
+        """Rotate the signing key: later JWTs carry a new kid; old keys stay in JWKS
+        (for Better Auth's grace period), or with `retire` leave it at once."""
+        self._request("POST", "/test/rotate-keys?retire=1" if retire else "/test/rotate-keys")
 
     def jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set currently published at /api/auth/jwks."""

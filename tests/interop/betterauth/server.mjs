@@ -32,11 +32,13 @@ server.listen(Number(process.env.PORT ?? 0), HOST, () => {
   // Signing-key rotation as the plugin does it when `jwks.rotationInterval`
   // elapses: the live keys expire (they stay in JWKS for the grace period)
   // and a fresh key pair is minted; the newest live key signs from now on.
-  async function rotateKeys(res) {
+  // `retire`: the old keys expire long enough ago that their grace period is
+  // over too, so they leave the JWKS at once (a revoked or compromised key).
+  async function rotateKeys(res, retire) {
     const ctx = { context: await auth.$context };
-    const now = new Date();
+    const now = retire ? new Date(0) : new Date();
     for (const key of db.jwks) {
-      if (!key.expiresAt || key.expiresAt > now) {
+      if (!key.expiresAt || key.expiresAt > now || retire) {
         await ctx.context.adapter.update({
           model: "jwks",
           where: [{ field: "id", value: key.id }],
@@ -50,8 +52,8 @@ server.listen(Number(process.env.PORT ?? 0), HOST, () => {
   }
 
   server.on("request", (req, res) => {
-    if (req.method === "POST" && req.url === "/test/rotate-keys") {
-      rotateKeys(res).catch((err) => {
+    if (req.method === "POST" && req.url?.startsWith("/test/rotate-keys")) {
+      rotateKeys(res, req.url.endsWith("?retire=1")).catch((err) => {
         console.error(err);
         res.writeHead(500).end(String(err));
       });
