@@ -1,12 +1,13 @@
 """Column and field types shared by every resource: ids, UTC timestamps, safe text."""
 
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
 from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -121,7 +122,18 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("The time is out of range once converted to UTC.") from None
 
 
-TimeWithOffset = Annotated[AwareDatetime, AfterValidator(_utc)]
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)$")
+
+
+def _rfc3339_text(value: object) -> object:
+    """Only RFC 3339 text: no Unix numbers, no dates without a time (pydantic's lax
+    parsing would take `0.5` in a query string as a time)."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("Must be an RFC 3339 time with an offset, e.g. `2026-12-24T18:00:00Z`.")
+    return value
+
+
+TimeWithOffset = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
 """An RFC 3339 time with an offset (`Z` or `+02:00`), kept as UTC; a naive time is refused."""
 
 

@@ -101,8 +101,8 @@ class ParameterReader:
         if self._body is not None:
             name, model = self._body
             body = await request.body()
-            if not body and self.body_optional:
-                values[name] = None
+            if self.body_optional and (not body or body.strip() == b"null"):
+                values[name] = None  # an optional body may be left out, or sent as `null`
             elif not body:
                 errors.append(FieldError(loc=["body"], msg="Field required"))
             else:

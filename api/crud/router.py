@@ -1,7 +1,7 @@
 """Turns a `CrudResource` into its six routes, each with a fixed, documented contract."""
 
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
@@ -118,17 +118,36 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
     )
 
 
-def _item_links(resource: CrudResource) -> dict[str, Any]:
-    """OpenAPI links from a created item to the operations on it (clients and stateful
-    fuzzers follow them with the new id)."""
-    parameters = {"user_id": "$request.path.user_id", resource.item_id: "$response.body#/id"}
-    return {
+def _item_links(
+    resource: CrudResource, referrers: Sequence[CrudResource] = ()
+) -> dict[str, Any]:
+    """OpenAPI links from a created item to the operations on it, and to creating and
+    listing the items of other resources that reference it (clients and stateful fuzzers
+    follow them with the new id)."""
+    owner = {"user_id": "$request.path.user_id"}
+    parameters = {**owner, resource.item_id: "$response.body#/id"}
+    links: dict[str, Any] = {
         f"{verb.title()}{resource.name.title()}": {
             "operationId": f"{verb}_{resource.name}",
             "parameters": parameters,
         }
         for verb in ("get", "replace", "update", "delete")
     }
+    for referrer in referrers:
+        for column, target in referrer.references.items():
+            if target is not resource:
+                continue
+            links[f"Create{referrer.name.title()}In{resource.name.title()}"] = {
+                "operationId": f"create_{referrer.name}",
+                "parameters": owner,
+                "requestBody": {column: "$response.body#/id"},
+            }
+            if column in referrer.filter_columns:
+                links[f"List{referrer.plural.title()}In{resource.name.title()}"] = {
+                    "operationId": f"list_{referrer.plural}",
+                    "parameters": {**owner, f"query.{column}": "$response.body#/id"},
+                }
+    return links
 
 
 class CrudRouter(APIRouter):
@@ -137,7 +156,9 @@ class CrudRouter(APIRouter):
         return [route for route in self.routes if isinstance(route, OwnerScopedRoute)]
 
 
-def crud_router(resource: CrudResource) -> CrudRouter:
+def crud_router(resource: CrudResource, referrers: Sequence[CrudResource] = ()) -> CrudRouter:
+    """The routes of `resource`; `referrers`: the resources whose references may name it
+    (its created items link to them in the contract)."""
     ops = Operations(resource)
     router = CrudRouter(
         route_class=OwnerScopedRoute, tags=list(resource.tags or (resource.plural,))
@@ -199,7 +220,7 @@ def crud_router(resource: CrudResource) -> CrudRouter:
                 "headers": {
                     "Location": {"description": "URL of the new item", "schema": {"type": "string"}}
                 },
-                "links": _item_links(resource),
+                "links": _item_links(resource, referrers),
             },
             **problem_responses(400, 401, 403, 409, 413, 415, 422),
         },
