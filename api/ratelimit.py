@@ -18,29 +18,43 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
-    """Per-process counters. Memory is bounded: expired windows are dropped as it fills."""
+    """Per-process counters, at most `max_keys` of them.
+
+    The windows are kept in the order they started (a window that starts again moves to
+    the end), so the oldest is always first: expired ones are dropped from the front as
+    the table fills, and under a flood of new keys the oldest windows, the nearest to
+    ending anyway, make room. Every other counter survives the flood.
+    """
 
     def __init__(self, max_keys: int = 100_000) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._windows: dict[str, tuple[float, int, int]] = {}  # start, count, length
         self._max_keys = max_keys
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         now = time.monotonic()
-        start, count = self._windows.get(key, (now, 0))
+        start, count, _ = self._windows.get(key, (now, 0, window_seconds))
         if now - start >= window_seconds:
             start, count = now, 0
+            self._windows.pop(key, None)  # a new window: to the end of the order
         count += 1
-        if len(self._windows) >= self._max_keys and key not in self._windows:
-            self._evict(now, window_seconds)
-        self._windows[key] = (start, count)
+        if key not in self._windows and len(self._windows) >= self._max_keys:
+            self._evict(now)
+        self._windows[key] = (start, count, window_seconds)
         if count > limit:
             return max(1, math.ceil(start + window_seconds - now))
         return None
 
-    def _evict(self, now: float, window_seconds: int) -> None:
-        self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window_seconds}
-        if len(self._windows) >= self._max_keys:
-            self._windows.clear()  # under a flood, forgetting beats growing without bound
+    def _evict(self, now: float) -> None:
+        """Room for one more: the expired windows at the front go, else the oldest one."""
+        windows = self._windows
+        while windows:
+            oldest = next(iter(windows))
+            start, _, length = windows[oldest]
+            if now - start < length and len(windows) < self._max_keys:
+                return
+            del windows[oldest]
+            if now - start < length:
+                return  # an active window made room: one is enough
 
 
 class RedisRateLimiter:
