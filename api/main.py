@@ -18,6 +18,7 @@ from api.crud.store import open_store
 from api.db import create_engine, is_sqlite, migrate
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.health import router as health_router
 from api.limits import BodySizeLimitMiddleware
 from api.observability import RequestContextMiddleware, configure_logging
 from api.openapi import contract
@@ -74,8 +75,13 @@ def create_app(
     )
     # Registered as they are (an included router costs every request a second round of
     # route matching); served by `GeneratedRoutes` below, documented by FastAPI.
-    generated = [route for resource in resources for route in crud_router(resource).api_routes]
+    generated = [
+        route
+        for resource in resources
+        for route in crud_router(resource, referrers=resources).api_routes
+    ]
     app.router.routes[:0] = generated
+    app.include_router(health_router)
     if settings.auth_builtin_users:
         install_builtin_users(app, engine, secret, settings.jwt_issuer, limiter)
     install_error_handlers(app)

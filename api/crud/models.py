@@ -172,7 +172,10 @@ def toggle_model(
 ) -> type[BaseModel]:
     """The optional body of a toggle action: `{flag: b}` sets it; absent, it flips."""
     fields: dict[str, Any] = {
-        flag: (StrictBool | MISSING, Field(MISSING, description=f"Set `{flag}` to this.")),
+        flag: (
+            StrictBool | MISSING,
+            Field(MISSING, description=f"Set `{flag}` to this.", examples=[True]),
+        ),
     }
     model = create_model(
         f"{resource_name.title()}{action.title()}",
