@@ -36,7 +36,7 @@ from tests.fuzz_checks import (
 MAX_EXAMPLES = fuzz_examples(25)  # per operation and phase
 STATEFUL_SCENARIOS = fuzz_examples(25)
 STATEFUL_STEPS = 8
-LINKED_METHODS = ("GET", "PUT", "PATCH", "DELETE")  # each must reach a real task
+LINKED_METHODS = ("GET", "PUT", "PATCH", "DELETE")  # each must reach a real item
 BOUNDS = ("maxLength", "maximum", "enum", "format", "pattern")
 
 
@@ -123,7 +123,8 @@ def test_every_operation_conforms(case: Case[Any]) -> None:
 
 
 def test_linked_workflows_conform(fuzz_schema: OpenApiSchema) -> None:
-    """Stateful: create → get / replace / update / delete on real tasks, through links."""
+    """Stateful: create → get / replace / update / delete on real items of every
+    resource, through links."""
     answered: dict[str, set[int]] = defaultdict(set)
     probed = TenantIsolation.probed.copy()
     owner = fuzz_schema.config.parameters[f"path.{OWNER_PATH_PARAMETER}"]
@@ -153,10 +154,9 @@ def test_linked_workflows_conform(fuzz_schema: OpenApiSchema) -> None:
             suppress_health_check=list(hypothesis.HealthCheck),
         )
     )
-    item = "/api/{user_id}/tasks/{task_id}"
-    missed = [m for m in LINKED_METHODS if not any(s < 300 for s in answered[f"{m} {item}"])]
-    assert not missed, f"never reached a real task: {missed}; answered: {dict(answered)}"
-    unprobed = [
-        m for m in LINKED_METHODS if probed[f"{m} {item}"] == TenantIsolation.probed[f"{m} {item}"]
-    ]
-    assert not unprobed, f"the isolation check never probed a real task with: {unprobed}"
+    items = [f"/api/{{user_id}}/{r.plural}/{{{r.item_id}}}" for r in RESOURCES]
+    calls = [f"{method} {item}" for item in items for method in LINKED_METHODS]
+    missed = [call for call in calls if not any(s < 300 for s in answered[call])]
+    assert not missed, f"never reached a real item: {missed}; answered: {dict(answered)}"
+    unprobed = [call for call in calls if probed[call] == TenantIsolation.probed[call]]
+    assert not unprobed, f"the isolation check never probed a real item: {unprobed}"

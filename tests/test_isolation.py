@@ -37,7 +37,8 @@ async def test_list_shows_only_your_own_items(
     his = await bob.create(plural, **example_body(resource.create))
     assert await bob.items(plural) == [his]
     assert sorted(t["id"] for t in await alice.items(plural)) == sorted(t["id"] for t in hers)
-    for params in ({"search": "e"}, {"limit": 1, "offset": 0}, {"offset": 1}):
+    searches = [{"search": "e"}] if resource.search else []
+    for params in (*searches, {"limit": 1, "offset": 0}, {"offset": 1}):
         r = await bob.request("GET", bob.url(plural), params=params)
         assert r.status_code == 200, r.text
         assert r.json()["count"] <= 1, r.text
