@@ -82,3 +82,15 @@ class User:
         assert page["count"] <= 100, "items() reads one page; keep test data small"
         items: list[dict[str, Any]] = page[plural]
         return items
+
+
+async def list_page(user: User, **params: Any) -> dict[str, Any]:
+    """One page of the user's tasks with these query parameters (asserting 200)."""
+    r = await user.request("GET", user.url(), params=params)
+    assert r.status_code == 200, r.text
+    page: dict[str, Any] = r.json()
+    return page
+
+
+async def titles(user: User, **params: Any) -> list[str]:
+    return [t["title"] for t in (await list_page(user, **params))["tasks"]]

@@ -50,17 +50,18 @@ class FrontEnd:
 async def test_the_front_ends_calls_work_unmodified(server: ServerProcess) -> None:
     async with server.client() as client:
         app = FrontEnd(client, "user-5f3a")
-        created = await app.call("POST", "", {"title": "Buy milk", "description": "2 litres"})
+        body = {"title": "Buy milk", "description": "2 litres", "priority": "high"}
+        created = await app.call("POST", "", body)
         assert created.status_code == 201, created.text
         task = created.json()
-        assert (task["complete"], task["completed"]) == (False, False)
+        assert (task["complete"], task["completed"], task["priority"]) == (False, False, "high")
 
         checked = await app.call("PATCH", f"/{task['id']}", {"complete": True})
         assert checked.status_code == 200, checked.text
         assert (checked.json()["complete"], checked.json()["completed"]) == (True, True)
         assert checked.json()["completed_at"] is not None
 
-        edit = {"title": "Buy oat milk", "description": None, "complete": False}
+        edit = {"title": "Buy oat milk", "description": None, "complete": False, "priority": "low"}
         edited = await app.call("PUT", f"/{task['id']}", edit)
         assert edited.status_code == 200, edited.text
         assert {k: edited.json()[k] for k in edit} == edit

@@ -5,35 +5,24 @@ from typing import Any
 
 import pytest
 
-from tests.support import User
+from tests.support import User, list_page, titles
 
 PROBLEM = "application/problem+json"
 
 
-async def _list(user: User, **params: Any) -> dict[str, Any]:
-    r = await user.request("GET", user.url(), params=params)
-    assert r.status_code == 200, r.text
-    page: dict[str, Any] = r.json()
-    return page
-
-
-async def _titles(user: User, **params: Any) -> list[str]:
-    return [t["title"] for t in (await _list(user, **params))["tasks"]]
-
-
 async def test_envelope_and_defaults(alice: User) -> None:
     empty = {"tasks": [], "count": 0, "limit": 100, "offset": 0, "next_cursor": None}
-    assert await _list(alice) == empty
+    assert await list_page(alice) == empty
     for i in range(25):
         await alice.create(title=f"task {i:02}")
-    page = await _list(alice, limit="20")
+    page = await list_page(alice, limit="20")
     assert set(page) == {"tasks", "count", "limit", "offset", "next_cursor"}
     assert (page["count"], page["limit"], page["offset"], len(page["tasks"])) == (25, 20, 0, 20)
 
 
 async def test_default_sort_is_newest_first(alice: User) -> None:
     created = [await alice.create(title=f"t{i}") for i in range(5)]
-    assert [t["id"] for t in (await _list(alice))["tasks"]] == [t["id"] for t in created[::-1]]
+    assert [t["id"] for t in (await list_page(alice))["tasks"]] == [t["id"] for t in created[::-1]]
 
 
 @pytest.mark.parametrize(
@@ -46,9 +35,9 @@ async def test_default_sort_is_newest_first(alice: User) -> None:
 async def test_completed_filter(alice: User, completed: str, expected: list[str]) -> None:
     for title in ("open 1", "done 1", "open 2", "done 2", "open 3"):
         await alice.create(title=title, completed=title.startswith("done"))
-    page = await _list(alice, completed=completed, sort="title", limit=1)
+    page = await list_page(alice, completed=completed, sort="title", limit=1)
     assert page["count"] == len(expected)
-    assert await _titles(alice, completed=completed, sort="title") == expected
+    assert await titles(alice, completed=completed, sort="title") == expected
 
 
 SEARCHABLE = [
@@ -80,7 +69,7 @@ SEARCHABLE = [
 async def test_search(alice: User, search: str, expected: list[str]) -> None:
     for title, description in SEARCHABLE:
         await alice.create(title=title, description=description)
-    page = await _list(alice, search=search, sort="title")
+    page = await list_page(alice, search=search, sort="title")
     assert [t["title"] for t in page["tasks"]] == expected
     assert page["count"] == len(expected)
 
@@ -89,7 +78,7 @@ async def test_search_and_filter_combine(alice: User) -> None:
     await alice.create(title="milk", completed=True)
     await alice.create(title="more milk")
     await alice.create(title="bread", completed=True)
-    assert await _titles(alice, search="milk", completed="true") == ["milk"]
+    assert await titles(alice, search="milk", completed="true") == ["milk"]
 
 
 # Titles with ties (case-insensitively equal), so the `id` tie-break matters.
@@ -116,36 +105,36 @@ def _expected_order(tasks: list[dict[str, Any]], sort: str) -> list[str]:
 async def test_sort_pages_are_stable_and_cover_everything_once(alice: User, sort: str) -> None:
     for title in SORT_TITLES:
         await alice.create(title=title)
-    everything = (await _list(alice, limit=100))["tasks"]
+    everything = (await list_page(alice, limit=100))["tasks"]
     # Touch some tasks so updated_at differs from created_at order.
     for task in everything[::3]:
         r = await alice.request("PATCH", alice.url(item_id=task["id"]), json={"completed": True})
         assert r.status_code == 200, r.text
-    everything = (await _list(alice, limit=100))["tasks"]
+    everything = (await list_page(alice, limit=100))["tasks"]
     expected = _expected_order(everything, sort)
     seen: list[str] = []
     for offset in range(0, len(SORT_TITLES) + 3, 3):
-        page = await _list(alice, sort=sort, limit=3, offset=offset)
+        page = await list_page(alice, sort=sort, limit=3, offset=offset)
         assert page["count"] == len(SORT_TITLES)
         assert (page["limit"], page["offset"]) == (3, offset)
         seen += [t["id"] for t in page["tasks"]]
     assert seen == expected
-    again = [t["id"] for t in (await _list(alice, sort=sort, limit=100))["tasks"]]
+    again = [t["id"] for t in (await list_page(alice, sort=sort, limit=100))["tasks"]]
     assert again == expected
 
 
 async def test_title_sort_ignores_case(alice: User) -> None:
     for title in ("banana", "Cherry", "apple"):
         await alice.create(title=title)
-    assert await _titles(alice, sort="title") == ["apple", "banana", "Cherry"]
-    assert await _titles(alice, sort="-title") == ["Cherry", "banana", "apple"]
+    assert await titles(alice, sort="title") == ["apple", "banana", "Cherry"]
+    assert await titles(alice, sort="-title") == ["Cherry", "banana", "apple"]
 
 
 async def test_count_is_total_matching_filters_across_pages(alice: User) -> None:
     for i in range(7):
         await alice.create(title=f"t{i}", completed=i % 2 == 0)
     counts = {
-        (await _list(alice, completed="true", limit=1, offset=offset))["count"]
+        (await list_page(alice, completed="true", limit=1, offset=offset))["count"]
         for offset in range(5)
     }
     assert counts == {4}
@@ -165,7 +154,7 @@ async def test_offset_beyond_the_end_is_an_empty_page_with_the_count(
 ) -> None:
     for i in range(5):
         await alice.create(title=f"t{i}", completed=i < 2)
-    page = await _list(alice, **params)
+    page = await list_page(alice, **params)
     assert page["tasks"] == []
     assert page["count"] == count
     assert page["offset"] == params["offset"]
@@ -212,7 +201,7 @@ async def test_out_of_range_or_unknown_values_are_422(
     ],
 )
 async def test_bounds_are_inclusive(alice: User, limit: str, offset: str) -> None:
-    page = await _list(alice, limit=limit, offset=offset)
+    page = await list_page(alice, limit=limit, offset=offset)
     assert (page["limit"], page["offset"]) == (int(limit), int(offset))
 
 
@@ -225,16 +214,16 @@ async def test_unknown_query_parameters_are_422_naming_them(alice: User, name: s
 
 async def test_the_cache_buster_is_allowed(alice: User) -> None:
     await alice.create(title="only")
-    page = await _list(alice, _="1733140000000", limit="5")
+    page = await list_page(alice, _="1733140000000", limit="5")
     assert [t["title"] for t in page["tasks"]] == ["only"]
     assert page["limit"] == 5
 
 
 async def _walk(user: User, **params: Any) -> list[dict[str, Any]]:
     """Every page of a list, following `next_cursor` until it is null."""
-    pages = [await _list(user, **params)]
+    pages = [await list_page(user, **params)]
     while pages[-1]["next_cursor"] is not None:
-        pages.append(await _list(user, **{**params, "cursor": pages[-1]["next_cursor"]}))
+        pages.append(await list_page(user, **{**params, "cursor": pages[-1]["next_cursor"]}))
         assert len(pages) < 100, "the cursor never ends"
     return pages
 
@@ -249,10 +238,10 @@ async def _walk(user: User, **params: Any) -> list[dict[str, Any]]:
 async def test_cursor_pages_cover_everything_once_in_order(alice: User, sort: str) -> None:
     for title in SORT_TITLES:
         await alice.create(title=title)
-    for task in (await _list(alice, limit=100))["tasks"][::3]:
+    for task in (await list_page(alice, limit=100))["tasks"][::3]:
         r = await alice.request("PATCH", alice.url(item_id=task["id"]), json={"completed": True})
         assert r.status_code == 200, r.text
-    expected = _expected_order((await _list(alice, limit=100))["tasks"], sort)
+    expected = _expected_order((await list_page(alice, limit=100))["tasks"], sort)
     pages = await _walk(alice, sort=sort, limit=3)
     assert [len(p["tasks"]) for p in pages] == [3, 3, 2]
     assert [t["id"] for p in pages for t in p["tasks"]] == expected
@@ -271,7 +260,7 @@ async def test_cursor_neither_skips_nor_repeats_when_items_change_between_pages(
     alice: User,
 ) -> None:
     created = [await alice.create(title=f"t{i}") for i in range(9)]
-    first = await _list(alice, limit=3)  # newest first: t8, t7, t6
+    first = await list_page(alice, limit=3)  # newest first: t8, t7, t6
     # Between pages, the client deletes one task it has not seen yet and one it has, and
     # someone adds a new one; an offset would now skip one.
     for gone in (created[4], created[7]):
@@ -310,13 +299,13 @@ async def test_a_cursor_not_made_here_is_422(alice: User, cursor: str) -> None:
 async def test_a_cursor_is_refused_with_another_sort_or_with_an_offset(alice: User) -> None:
     for i in range(3):
         await alice.create(title=f"t{i}")
-    cursor = (await _list(alice, limit=1, sort="title"))["next_cursor"]
+    cursor = (await list_page(alice, limit=1, sort="title"))["next_cursor"]
     assert cursor is not None
     for params in ({"sort": "-title"}, {"sort": "title", "offset": 1}):
         r = await alice.request("GET", alice.url(), params={**params, "cursor": cursor})
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "VALIDATION_ERROR"
-    assert await _titles(alice, sort="title", limit=5, cursor=cursor) == ["t1", "t2"]
+    assert await titles(alice, sort="title", limit=5, cursor=cursor) == ["t1", "t2"]
 
 
 async def test_count_follows_creates_and_deletes(alice: User, bob: User) -> None:
@@ -327,6 +316,6 @@ async def test_count_follows_creates_and_deletes(alice: User, bob: User) -> None
         r = await alice.request("DELETE", alice.url(item_id=task["id"]))
         assert r.status_code == 204, r.text
     await alice.create(title="later")
-    assert (await _list(alice))["count"] == 3
-    assert (await _list(alice, offset=50))["count"] == 3  # the empty page's own count
-    assert (await _list(bob))["count"] == 1
+    assert (await list_page(alice))["count"] == 3
+    assert (await list_page(alice, offset=50))["count"] == 3  # the empty page's own count
+    assert (await list_page(bob))["count"] == 1

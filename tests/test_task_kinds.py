@@ -6,21 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import User
+from tests.support import User, list_page, titles
 
 PAST = "2020-01-01T09:00:00+02:00"
 SOON = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-
-
-async def _list(user: User, **params: Any) -> dict[str, Any]:
-    r = await user.request("GET", user.url(), params=params)
-    assert r.status_code == 200, r.text
-    page: dict[str, Any] = r.json()
-    return page
-
-
-async def _titles(user: User, **params: Any) -> list[str]:
-    return [t["title"] for t in (await _list(user, **params))["tasks"]]
 
 
 async def test_new_fields_default_and_round_trip(alice: User) -> None:
@@ -71,17 +60,17 @@ async def test_filters_by_kind(alice: User) -> None:
     done = await alice.create(title="done", completed=True, priority="low", tags=["Home"])
     late = await alice.create(title="late", due_date=PAST, priority="high", tags=["home", "work"])
     soon = await alice.create(title="soon", due_date=SOON, tags=["work"])
-    assert set(await _titles(alice, status="pending")) == {"late", "soon"}
-    assert await _titles(alice, status="completed") == ["done"]
-    assert len(await _titles(alice, status="all")) == 3
-    assert set(await _titles(alice, priority=["low", "high"])) == {"done", "late"}
-    assert set(await _titles(alice, tag="HOME")) == {"done", "late"}
-    assert await _titles(alice, tag=["home", "Work"]) == ["late"]
-    assert await _titles(alice, overdue="true") == ["late"]
-    assert set(await _titles(alice, overdue="false")) == {"done", "soon"}
-    assert await _titles(alice, due_before="2021-01-01T00:00:00Z") == ["late"]
-    assert await _titles(alice, due_after="2021-01-01T00:00:00Z") == ["soon"]
-    page = await _list(alice, tag="work", status="pending", limit=1)
+    assert set(await titles(alice, status="pending")) == {"late", "soon"}
+    assert await titles(alice, status="completed") == ["done"]
+    assert len(await titles(alice, status="all")) == 3
+    assert set(await titles(alice, priority=["low", "high"])) == {"done", "late"}
+    assert set(await titles(alice, tag="HOME")) == {"done", "late"}
+    assert await titles(alice, tag=["home", "Work"]) == ["late"]
+    assert await titles(alice, overdue="true") == ["late"]
+    assert set(await titles(alice, overdue="false")) == {"done", "soon"}
+    assert await titles(alice, due_before="2021-01-01T00:00:00Z") == ["late"]
+    assert await titles(alice, due_after="2021-01-01T00:00:00Z") == ["soon"]
+    page = await list_page(alice, tag="work", status="pending", limit=1)
     assert page["count"] == 2
     assert {done["id"], late["id"], soon["id"]} == {t["id"] for t in await alice.items()}
 
@@ -117,7 +106,7 @@ async def test_sorts_put_empty_last_and_cursor_pages_cover_everything(
     ]
     for title, priority, due in specs:
         await alice.create(title=title, priority=priority, due_date=due)
-    everything = await _titles(alice, sort=sort)
+    everything = await titles(alice, sort=sort)
     if sort.endswith("due_date"):
         assert set(everything[-3:]) == {"b", "e", "f"}, everything  # nulls last both ways
     if sort == "-priority":
@@ -125,12 +114,12 @@ async def test_sorts_put_empty_last_and_cursor_pages_cover_everything(
     if sort == "priority":
         assert set(everything[:2]) == {"a", "e"}, everything
     walked: list[str] = []
-    page = await _list(alice, sort=sort, limit=2)
+    page = await list_page(alice, sort=sort, limit=2)
     while True:
         walked += [t["title"] for t in page["tasks"]]
         if page["next_cursor"] is None:
             break
-        page = await _list(alice, sort=sort, limit=2, cursor=page["next_cursor"])
+        page = await list_page(alice, sort=sort, limit=2, cursor=page["next_cursor"])
     assert walked == everything
 
 
@@ -151,13 +140,13 @@ async def test_project_reference_must_be_your_own(alice: User, bob: User) -> Non
         problems.append((r.json()["errors"], patched.json()["errors"]))
     assert problems[0] == problems[1]  # another person's project reads as a missing one
     assert problems[0][0] == [{"loc": ["body", "project_id"], "msg": "No such project."}]
-    assert await _titles(alice, project_id=mine["id"]) == ["in a project"]
-    assert await _titles(alice, project_id="none") == []
+    assert await titles(alice, project_id=mine["id"]) == ["in a project"]
+    assert await titles(alice, project_id="none") == []
     r = await alice.request("DELETE", alice.url("projects", mine["id"]))
     assert r.status_code == 204, r.text
     kept = (await alice.request("GET", alice.url(item_id=task["id"]))).json()
     assert kept["project_id"] is None
-    assert await _titles(alice, project_id="none") == ["in a project"]
+    assert await titles(alice, project_id="none") == ["in a project"]
 
 
 async def test_complete_action_toggles_sets_and_honours_if_match(alice: User, bob: User) -> None:
