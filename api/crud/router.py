@@ -118,9 +118,7 @@ def list_query_model(resource: CrudResource) -> type[BaseModel]:
     )
 
 
-def _item_links(
-    resource: CrudResource, referrers: Sequence[CrudResource] = ()
-) -> dict[str, Any]:
+def _item_links(resource: CrudResource, referrers: Sequence[CrudResource] = ()) -> dict[str, Any]:
     """OpenAPI links from a created item to the operations on it, and to creating and
     listing the items of other resources that reference it (clients and stateful fuzzers
     follow them with the new id)."""
