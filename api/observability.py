@@ -81,7 +81,7 @@ class RequestContextMiddleware:
                     "request_id": request_id,
                     "user_id": state.get("user_id"),
                     "method": scope["method"],
-                    "route": getattr(scope.get("route"), "path", None),
+                    "route": route_template(scope),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 }
@@ -98,6 +98,15 @@ class RequestContextMiddleware:
                     extra={"fields": fields},
                 )
                 access_log.handle(record)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template. Since FastAPI 0.164 an included router's routes
+    keep their own path (`/login`), and the template with the router's prefix is in
+    FastAPI's per-request scope (tests/test_framework_seams.py pins where)."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path", None)
+    return template if isinstance(template, str) else getattr(scope.get("route"), "path", None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

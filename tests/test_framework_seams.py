@@ -6,18 +6,20 @@ The generated routes (`api.crud.guard.OwnerScopedRoute`) are FastAPI `APIRoute`s
 FastAPI builds and documents from their endpoints' signatures, but requests reach them
 through `api.crud.dispatch.GeneratedRoutes`, which matches them with Starlette's
 `Route.matches` and calls `route.app`; `api.crud.params` reads `fastapi.params` markers.
+Hand-written endpoints (`api.crud.guard.OwnerGuardedRoute`) wrap `get_route_handler()`,
+which FastAPI must keep calling for the routes of an included router.
 """
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, ClassVar, get_args
 
 import fastapi
 import httpx
 import pytest
 import starlette
-from fastapi import Body, FastAPI, Header, Query
+from fastapi import APIRouter, Body, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi import params as fastapi_params
 from fastapi.routing import APIRoute
@@ -27,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.crud.dispatch import GeneratedRoutes
 from api.crud.guard import OwnerScopedRoute
 from api.main import create_app
+from api.observability import route_template
 from api.resources import RESOURCES
 from tests.conftest import test_settings
 from tests.support import make_token
@@ -133,6 +136,65 @@ def test_routes_registered_on_the_router_are_documented(app: FastAPI) -> None:
         assert ("requestBody" in operation) == (method in BODY_METHODS), route.operation_id
     listed = paths[generated_routes(app)[0].path]["get"]
     assert {"limit", "offset", "sort"} <= {p["name"] for p in listed["parameters"]}
+
+
+class Recording(APIRoute):
+    """A route class wrapping FastAPI's handler, as OwnerGuardedRoute does."""
+
+    served: ClassVar[list[str]] = []
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def recorded(request: Request) -> Response:
+            Recording.served.append(self.path)
+            return await handler(request)
+
+        return recorded
+
+
+async def test_an_included_router_serves_through_its_route_class_handler() -> None:
+    router = APIRouter(route_class=Recording)
+
+    @router.post("/things")
+    async def things(payload: Annotated[dict[str, int], Body()]) -> dict[str, int]:
+        return payload
+
+    @router.post("/maybe")
+    async def maybe(payload: Annotated[dict[str, int] | None, Body()] = None) -> int:
+        return len(payload or {})
+
+    app = FastAPI()
+    app.include_router(router, prefix="/api")
+    routes = {r.path: r for r in router.routes if isinstance(r, APIRoute)}
+    assert all(isinstance(r, Recording) for r in routes.values()), routes
+    # What the guard reads to decide whether a body must be JSON, or may be left out.
+    for path, required in (("/things", True), ("/maybe", False)):
+        body = routes[path].body_field
+        assert body is not None, path
+        assert body.field_info.is_required() is required, path
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        r = await client.post("/api/things", json={"a": 1})
+        assert r.status_code == 200, r.text
+    assert Recording.served == ["/things"], "FastAPI no longer serves get_route_handler()"
+
+
+async def test_the_route_template_of_an_included_route_has_its_prefix() -> None:
+    """The access log's `route` (api.observability.route_template)."""
+    router = APIRouter()
+
+    @router.get("/me/{item}")
+    async def me(item: str, request: Request) -> str | None:
+        return route_template(request.scope)
+
+    app = FastAPI()
+    app.include_router(router, prefix="/users")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        r = await client.get("/users/me/1")
+    assert r.status_code == 200, r.text
+    assert r.json() == "/users/me/{item}"
 
 
 class Spy:
