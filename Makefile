@@ -66,6 +66,14 @@ snapshot: install client-deps
 	$(BIN)/python -m api.cli openapi > openapi_snapshot.json
 	cd $(CLIENT) && npm run --silent generate
 
+# A new resource in one command: schemas, declaration, migration, snapshot (README,
+# "Add a resource"). Each field is quoted, so enum values may be separated by `|`:
+#   make resource NAME=bookmarks FIELDS="url:str:500 notes:text status:enum:new|read|done"
+.PHONY: resource
+resource: install
+	@test -n "$(NAME)" -a -n "$(FIELDS)" || { echo 'usage: make resource NAME=plural FIELDS="name:kind ..."'; exit 2; }
+	$(BIN)/python -m api.cli scaffold $(NAME) $(foreach field,$(FIELDS),'$(field)')
+
 token: install
 	@$(BIN)/python -m api.cli token $(USER_ID)
 

@@ -1,4 +1,5 @@
-"""Operator commands: `python -m api.cli openapi` and `python -m api.cli token USER_ID`."""
+"""Operator commands: `python -m api.cli openapi`, `python -m api.cli token USER_ID` and
+`python -m api.cli scaffold NAME field:kind...` (a new resource, api/scaffold)."""
 
 import argparse
 import json
@@ -8,7 +9,9 @@ import time
 import jwt
 
 from api.auth.setup import resolve_secret
+from api.db import ROOT
 from api.main import create_app
+from api.scaffold import KINDS, FieldSpecError, scaffold
 from api.settings import Settings
 
 
@@ -42,11 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     token = commands.add_parser("token", help="mint an HS256 access token")
     token.add_argument("user_id")
     token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+    new = commands.add_parser(
+        "scaffold",
+        help="add a resource: schemas, declaration, migration, snapshot",
+        epilog="e.g. scaffold bookmarks url:str:500 notes:text pinned:bool project_id:ref:projects",
+    )
+    new.add_argument("name", help="the plural, as in the path: /api/{user_id}/NAME")
+    new.add_argument("fields", nargs="+", help=f"name:kind[:option]; kinds: {', '.join(KINDS)}")
+    new.add_argument("--singular", help="when NAME minus its s is not the singular")
     args = parser.parse_args(argv)
     if args.command == "openapi":
         sys.stdout.write(openapi_document())
-    else:
+    elif args.command == "token":
         print(mint_token(args.user_id, args.lifetime))
+    else:
+        try:
+            scaffold(args.name, args.fields, singular=args.singular, root=ROOT)
+        except FieldSpecError as exc:
+            print(f"scaffold: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
