@@ -20,6 +20,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.limits import BodySizeLimitMiddleware
+from api.mcp import install_mcp
 from api.observability import RequestContextMiddleware, configure_logging
 from api.openapi import contract
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(health_router)
     if settings.auth_builtin_users:
         install_builtin_users(app, engine, secret, settings.jwt_issuer, limiter)
+    install_mcp(app, resources, settings)  # `/mcp`: tools that run the routes above
     install_error_handlers(app)
     install_docs(app)
     app.openapi = lambda: contract(app)  # type: ignore[method-assign]

@@ -2,8 +2,10 @@
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import jwt
@@ -12,6 +14,8 @@ import pytest
 from api.main import create_app
 from tests.conftest import test_settings
 from tests.interop.better_auth import BetterAuthServer, node_available
+from tests.mcp_support import assistant
+from tests.server_process import ServerProcess
 from tests.support import User
 
 pytestmark = pytest.mark.interop
@@ -106,6 +110,25 @@ async def test_tampered_better_auth_token_is_rejected(
     r = await forged.request("GET", forged.url())
     assert r.status_code == 401, r.text
     assert r.json()["code"] == "AUTH_INVALID"
+
+
+async def test_an_mcp_tool_call_with_a_better_auth_token(
+    better_auth: BetterAuthServer, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """An assistant acting for a Better Auth user, on a real server: the user's own JWT
+    reaches the user's own tasks, as it does over REST."""
+    shutil.copy(sqlite_template, tmp_path / "todo.db")
+    env = {"BETTER_AUTH_URL": better_auth.base_url}
+    with ServerProcess(f"sqlite:///{tmp_path / 'todo.db'}", env) as server:
+        account = better_auth.sign_up(
+            f"ada-{uuid.uuid4().hex[:8]}@example.com", "a long password!", "a"
+        )
+        async with assistant(server.base_url, account.id, token=better_auth.jwt_for(account)) as me:
+            task = await me.call("add_task", title="asked the assistant")
+            seen = await me.rest.request("GET", me.rest.url(item_id=task["id"]))
+    assert seen.status_code == 200, seen.text
+    assert seen.json() == task
+    assert task["user_id"] == account.id
 
 
 def _kid(token: str) -> object:

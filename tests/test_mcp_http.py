@@ -1,0 +1,136 @@
+"""`/mcp` over HTTP: behind the same bearer token as REST, says where to get one (RFC
+9728), answers in the API's problem bodies, and its tool calls pass the REST limits and
+write the REST request log."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.resources import RESOURCES
+from tests.mcp_support import assistant, new_user, required_body, tool_names
+from tests.server_process import ServerProcess
+from tests.support import make_token
+
+METADATA = "/.well-known/oauth-protected-resource"
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    # These concern HTTP and tokens, not storage: SQLite is enough.
+    path = tmp_path / "todo.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def server(sqlite_url: str) -> Iterator[ServerProcess]:
+    with ServerProcess(sqlite_url) as process:
+        yield process
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "AUTH_MISSING"),
+        ({"Authorization": "Bearer not-a-token"}, "AUTH_INVALID"),
+        ({"Authorization": f"Bearer {make_token('alice', lifetime=-120)}"}, "AUTH_INVALID"),
+        ({"Authorization": f"Bearer {make_token('alice', secret='x' * 40)}"}, "AUTH_INVALID"),
+    ],
+    ids=["no-token", "malformed", "expired", "foreign-signature"],
+)
+async def test_without_a_valid_token_mcp_is_401_naming_the_resource_metadata(
+    server: ServerProcess, headers: dict[str, str], code: str
+) -> None:
+    async with server.client() as client:
+        r = await client.post(
+            "/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        )
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == code
+    challenge = r.headers["www-authenticate"]
+    assert challenge.startswith("Bearer "), challenge
+    assert f'resource_metadata="{server.base_url}{METADATA}"' in challenge
+    assert "not-a-token" not in r.text
+
+
+async def test_only_post_is_served_and_bodies_are_limited_as_for_rest(
+    server: ServerProcess,
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('alice')}"}
+    async with server.client() as client:
+        for method in ("GET", "DELETE", "PUT"):
+            r = await client.request(method, "/mcp", headers=headers)
+            assert r.status_code == 405, r.text
+            assert r.headers["allow"] == "POST"
+            assert r.json()["code"] == "METHOD_NOT_ALLOWED"
+        huge = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"x": "a" * 70_000}}
+        r = await client.post("/mcp", headers=headers, json=huge)
+    assert r.status_code == 413, r.text
+    assert r.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_the_metadata_names_the_resource(server: ServerProcess) -> None:
+    async with server.client() as client:
+        for path in (METADATA, f"{METADATA}/mcp"):
+            r = await client.get(path)
+            assert r.status_code == 200, r.text
+            document = r.json()
+            assert document["resource"] == f"{server.base_url}/mcp"
+            assert document["bearer_methods_supported"] == ["header"]
+            assert "authorization_servers" not in document  # none configured
+        contract = (await client.get("/openapi.json")).json()
+    assert not [path for path in contract["paths"] if "mcp" in path or "well-known" in path]
+
+
+async def test_with_better_auth_the_metadata_names_it(sqlite_url: str) -> None:
+    better_auth = "https://app.example.com"
+    with ServerProcess(sqlite_url, {"BETTER_AUTH_URL": f"{better_auth}/"}) as server:
+        async with server.client() as client:
+            r = await client.get(METADATA)
+    assert r.status_code == 200, r.text
+    assert r.json()["authorization_servers"] == [better_auth]
+
+
+async def test_tool_calls_count_against_the_rate_limit_and_are_logged(sqlite_url: str) -> None:
+    resource = RESOURCES[0]
+    add = tool_names(resource)[f"create_{resource.name}"]
+    env = {"RATE_LIMIT_PER_MINUTE": "2", "LOG_LEVEL": "INFO"}
+    with ServerProcess(sqlite_url, env) as server:
+        user = new_user()
+        mark = server.log_mark()
+        async with assistant(server.base_url, user) as me:
+            for _ in range(2):
+                await me.call(add, **required_body(resource.create))
+            text, details = await me.fail(add, **required_body(resource.create))
+            rest = await me.rest.request("GET", me.rest.url(resource.plural))
+        assert details["code"] == "RATE_LIMITED", details
+        assert details["retry_after"] > 0, details
+        assert text.startswith("More than 2 requests"), text
+        assert rest.status_code == 429, rest.text  # one budget for REST and tools
+        output = server.log_since(mark)
+    lines = _access_log(output)
+    created = [line for line in lines if line["route"] == f"/api/{{user_id}}/{resource.plural}"]
+    assert [(line["method"], line["status"]) for line in created] == [
+        ("POST", 201),
+        ("POST", 201),
+        ("POST", 429),
+        ("GET", 429),
+    ]
+    assert {line["user_id"] for line in created} == {user}
+    calls = {line["request_id"] for line in lines if line["route"] == "/mcp"}
+    assert {line["request_id"] for line in created[:3]} <= calls  # one id per tool call
+    assert "Bearer" not in output
+
+
+def _access_log(output: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("logger") == "todo_api.access":
+                lines.append(record)
+    return lines
