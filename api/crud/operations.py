@@ -135,7 +135,7 @@ class Operations:
         }
         cap = runtime.settings.max_items_per_user
         checked = self._checked(fields)
-        insert = self._sql.insert(tuple(values), bool(cap), checked)
+        insert = self._sql.insert(tuple(sorted(values)), bool(cap), checked)
         args: Params = {f"p_{name}": value for name, value in values.items()}
         args["k_owner"] = owner
         if cap:
@@ -221,7 +221,8 @@ class Operations:
             if flag in fields
         )
         checked = self._checked(fields)
-        statement = self._sql.update(tuple(fields), stamps, versions is not None, checked)
+        # Sorted: the order the client wrote the fields in must not make a new statement.
+        statement = self._sql.update(tuple(sorted(fields)), stamps, versions is not None, checked)
         args = self._target(params, versions)
         args.update({f"p_{name}": value for name, value in fields.items()}, now=utc_now())
         rows = await _store(request).rows(statement, args)
