@@ -2,8 +2,10 @@
 9728), answers in the API's problem bodies, and its tool calls pass the REST limits and
 write the REST request log."""
 
+import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +113,11 @@ async def test_tool_calls_count_against_the_rate_limit_and_are_logged(sqlite_url
         assert details["retry_after"] > 0, details
         assert text.startswith("More than 2 requests"), text
         assert rest.status_code == 429, rest.text  # one budget for REST and tools
-        output = server.log_since(mark)
+        route = f"/api/{{user_id}}/{resource.plural}"
+        # A line is written once its response is sent: wait for the last one.
+        output = await _log_with(server, mark, lambda lines: _count(lines, route) >= 4)
     lines = _access_log(output)
-    created = [line for line in lines if line["route"] == f"/api/{{user_id}}/{resource.plural}"]
+    created = [line for line in lines if line["route"] == route]
     assert [(line["method"], line["status"]) for line in created] == [
         ("POST", 201),
         ("POST", 201),
@@ -124,6 +128,20 @@ async def test_tool_calls_count_against_the_rate_limit_and_are_logged(sqlite_url
     calls = {line["request_id"] for line in lines if line["route"] == "/mcp"}
     assert {line["request_id"] for line in created[:3]} <= calls  # one id per tool call
     assert "Bearer" not in output
+
+
+async def _log_with(
+    server: ServerProcess, mark: int, ready: Callable[[list[dict[str, Any]]], bool]
+) -> str:
+    deadline = time.monotonic() + 10
+    while not ready(_access_log(output := server.log_since(mark))):
+        assert time.monotonic() < deadline, output
+        await asyncio.sleep(0.05)
+    return output
+
+
+def _count(lines: list[dict[str, Any]], route: str) -> int:
+    return sum(1 for line in lines if line["route"] == route)
 
 
 def _access_log(output: str) -> list[dict[str, Any]]:

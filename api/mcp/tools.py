@@ -104,53 +104,25 @@ def _spec(
     operation: Mapping[str, Any],
     components: Mapping[str, Any],
 ) -> ToolSpec:
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    parameters: dict[str, Parameter] = {}
-    for parameter in operation.get("parameters", []):
-        source, key = parameter["in"], parameter["name"]
-        if (source == "path" and key == OWNER) or not _offered(source, key):
-            continue
-        argument = key.lower().replace("-", "_")
-        schema = dict(parameter.get("schema", {}))
-        if "description" in parameter:
-            schema.setdefault("description", parameter["description"])
-        schema.pop("title", None)
-        properties[argument] = schema
-        parameters[argument] = Parameter(source, key)
-        if parameter.get("required"):
-            required.append(argument)
+    parameters, properties, required = _parameter_arguments(operation)
     request_body = operation.get("requestBody", {})
     body = request_body.get("content", {}).get(JSON)
-    extra: dict[str, Any] = {}
+    rules: dict[str, Any] = {}
     if body is not None:
-        schema = _object_schema(body["schema"], components)
-        fields = schema.pop("properties", {})
-        # Old names kept for old clients are not offered: new ones learn the current name
-        # (and rules about the pair, e.g. "not both", go with them).
-        old = {field for field, field_schema in fields.items() if field_schema.get("deprecated")}
-        if "allOf" in schema:
-            schema["allOf"] = [rule for rule in schema["allOf"] if not _mentions(rule, old)]
-            if not schema["allOf"]:
-                del schema["allOf"]
-        for field, field_schema in fields.items():
-            if field in old:
-                continue
-            if field in properties:
-                raise ToolDefinitionError(f"{name}: {field!r} is both a parameter and a field")
-            properties[field] = field_schema
-        required += schema.pop("required", [])
-        for keyword in ("type", "title", "description", "additionalProperties"):
-            schema.pop(keyword, None)
-        if "minProperties" in schema:  # the body's minimum, plus the parameters it needs
-            schema["minProperties"] += sum(1 for argument in required if argument in parameters)
-        extra = schema
+        fields, body_required, rules = _body_arguments(body["schema"], components)
+        clash = set(fields) & set(properties)
+        if clash:
+            raise ToolDefinitionError(f"{name}: {sorted(clash)} are parameters and fields")
+        properties.update(fields)
+        if "minProperties" in rules:  # the body's minimum, plus the parameters it needs
+            rules["minProperties"] += len(required)
+        required += body_required
     input_schema = {
         "type": "object",
         "properties": properties,
         "required": required,
         "additionalProperties": False,
-        **extra,
+        **rules,
     }
     return ToolSpec(
         tool=types.Tool(
@@ -170,6 +142,49 @@ def _spec(
         done=done,
         header_annotated=X_MCP_HEADER_KEY in json.dumps(input_schema),
     )
+
+
+def _parameter_arguments(
+    operation: Mapping[str, Any],
+) -> tuple[dict[str, Parameter], dict[str, Any], list[str]]:
+    """The operation's path, query and header parameters as arguments (`Idempotency-Key`
+    is `idempotency_key`): where each goes, its schema, which are required."""
+    parameters: dict[str, Parameter] = {}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in operation.get("parameters", []):
+        source, key = parameter["in"], parameter["name"]
+        if (source == "path" and key == OWNER) or not _offered(source, key):
+            continue
+        argument = key.lower().replace("-", "_")
+        schema = dict(parameter.get("schema", {}))
+        if "description" in parameter:
+            schema.setdefault("description", parameter["description"])
+        schema.pop("title", None)  # the parameter's name, as a heading
+        properties[argument] = schema
+        parameters[argument] = Parameter(source, key)
+        if parameter.get("required"):
+            required.append(argument)
+    return parameters, properties, required
+
+
+def _body_arguments(
+    schema: Mapping[str, Any], components: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """The body's fields as arguments, the required ones, and its other rules (e.g.
+    `minProperties`). Old names kept for old clients (`deprecated`) are not offered: new
+    clients learn the current name (rules about the pair, e.g. "not both", go with them)."""
+    rules = _object_schema(schema, components)
+    fields: dict[str, Any] = rules.pop("properties", {})
+    old = {field for field, field_schema in fields.items() if field_schema.get("deprecated")}
+    if "allOf" in rules:
+        rules["allOf"] = [rule for rule in rules["allOf"] if not _mentions(rule, old)]
+        if not rules["allOf"]:
+            del rules["allOf"]
+    required = [field for field in rules.pop("required", []) if field not in old]
+    for keyword in ("type", "title", "description", "additionalProperties"):
+        rules.pop(keyword, None)
+    return {k: v for k, v in fields.items() if k not in old}, required, rules
 
 
 def _object_schema(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
