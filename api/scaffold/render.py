@@ -118,10 +118,10 @@ def _column(field: FieldSpec, names: Names, references: dict[str, Reference]) ->
     if field.kind == "int":
         return f"{n}: int = ColumnField(default=0)"
     if field.kind == "enum":
-        values = ", ".join(repr(choice) for choice in field.choices)
+        values = ", ".join(f'"{choice}"' for choice in field.choices)
         options = f'name="{names.singular}_{n}", native_enum=False, create_constraint=True'
         column = f"Column(Enum({values}, {options}), nullable=False)"
-        return f"{n}: str = ColumnField(default={field.choices[0]!r}, sa_column={column})"
+        return f'{n}: str = ColumnField(default="{field.choices[0]}", sa_column={column})'
     if field.kind == "datetime":
         return f"{n}: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)"
     if field.kind == "tags":
@@ -155,7 +155,7 @@ def _alias(field: FieldSpec) -> str:
 
 
 def _literal(field: FieldSpec) -> str:
-    return "Literal[" + ", ".join(repr(choice) for choice in field.choices) + "]"
+    return "Literal[" + ", ".join(f'"{choice}"' for choice in field.choices) + "]"
 
 
 def _nullable(field: FieldSpec) -> bool:
@@ -169,7 +169,7 @@ def _create(field: FieldSpec) -> str:
     if _nullable(field):
         return f"{n}: {alias} | None = None"
     defaults = {"bool": "False", "int": "0", "tags": "Field(default_factory=list)"}
-    default = defaults[field.kind] if field.kind in defaults else repr(field.choices[0])
+    default = defaults[field.kind] if field.kind in defaults else f'"{field.choices[0]}"'
     return f"{n}: {alias} = {default}"
 
 
