@@ -26,7 +26,7 @@ VALUES: dict[str, tuple[Any, ...]] = {
     "completed": (True, False),
     "priority": ("low", "high"),
     "tags": (["home"], ["work", "urgent"]),
-    "due_date": ("2030-01-01T09:00:00Z", None),
+    "due_date": (None, None),  # the field set makes the shape, not the value
 }
 FIELDS = [name for name in VALUES if name in TaskPatch.model_fields]
 SHAPES = [

@@ -78,6 +78,7 @@ class JwksKeys:
         self._keys: dict[str, _Key] = {}
         self._ever_fetched = False
         self._last_attempt = float("-inf")
+        self._last_answer = float("-inf")  # when the last attempt ended (the set's age)
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
 
@@ -122,6 +123,7 @@ class JwksKeys:
                 return False
             self._last_attempt = time.monotonic()
             keys = await self._fetch()
+            self._last_answer = time.monotonic()
             if keys is not None:
                 self._keys, self._ever_fetched = keys, True
             return keys is not None
@@ -130,7 +132,7 @@ class JwksKeys:
         """Start a background refresh when the set is older than the cooldown (one at a
         time; the caller goes on with the set at hand)."""
         period = max(self._cooldown, MIN_REFRESH_SECONDS)
-        if time.monotonic() - self._last_attempt < period:
+        if time.monotonic() - self._last_answer < period:
             return
         if self._background is None or self._background.done():
             self._background = asyncio.get_running_loop().create_task(self._refresh_quietly())
