@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from mcp import types
+from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -27,6 +28,8 @@ from api.errors import ApiError, MethodNotAllowed, PayloadTooLarge, problem_resp
 from api.mcp import invoke
 from api.mcp.discovery import MCP_PATH, challenge
 from api.mcp.tools import ToolSpec, build_tools
+
+LISTING_TTL_MS = 5 * 60 * 1000
 
 
 class McpEndpoint:
@@ -48,6 +51,8 @@ class McpEndpoint:
             "bearer token the connection sends; nobody else's data is reachable.",
             on_list_tools=self._list_tools,
             get_tool_input_schema=self._input_schema,
+            # The same list for everyone, fixed until a deploy: clients may keep it a while.
+            cache_hints={"tools/list": CacheHint(ttl_ms=LISTING_TTL_MS, scope="public")},
         )
         # Registered directly: results go out in wire form, built from the REST body
         # without a model to validate and dump on the way (see api.mcp.invoke).
