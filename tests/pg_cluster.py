@@ -13,7 +13,10 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import psycopg
+import pytest
 from psycopg import sql
+
+from api.db import _upgrade
 
 BIN_DIRS = (
     "/usr/lib/postgresql/15/bin",
@@ -149,6 +152,24 @@ class PgCluster:
         tb: TracebackType | None,
     ) -> None:
         self.destroy()
+
+
+def migrated_cluster() -> Iterator[PgCluster]:
+    """For a fixture: a throwaway cluster with the schema at head, destroyed afterwards.
+    Where none can be made the tests are skipped, except in CI, where they fail."""
+    try:
+        pg = PgCluster()
+        pg.__enter__()
+    except (ClusterUnavailable, OSError) as exc:
+        message = f"cannot create a throwaway PostgreSQL cluster: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI these tests must run, never skip
+        pytest.skip(message)
+    try:
+        _upgrade(pg.url)
+        yield pg
+    finally:
+        pg.destroy()
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 Retry-After in an outage, 500 DATABASE_ERROR otherwise, one JSON log line carrying the
 request id, never a raw traceback (a real server process on a throwaway cluster)."""
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,8 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from api.db import _upgrade
-from tests.pg_cluster import ClusterUnavailable, PgCluster
+from tests.pg_cluster import PgCluster, migrated_cluster
 from tests.server_process import ServerProcess
 from tests.support import make_token
 
@@ -21,19 +19,7 @@ PASSWORD = "a long enough passphrase"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    try:
-        pg = PgCluster()
-        pg.__enter__()
-    except (ClusterUnavailable, OSError) as exc:
-        message = f"cannot create a throwaway PostgreSQL cluster: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # in CI these tests must run, never skip
-        pytest.skip(message)
-    try:
-        _upgrade(pg.url)
-        yield pg
-    finally:
-        pg.destroy()
+    yield from migrated_cluster()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Against a real Better Auth server: its EdDSA JWTs work, users stay apart, keys rotate."""
 
 import asyncio
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +12,7 @@ import pytest
 
 from api.main import create_app
 from tests.conftest import test_settings
-from tests.interop.better_auth import BetterAuthServer, node_available
+from tests.interop.better_auth import BetterAuthServer, running_server
 from tests.mcp_support import assistant
 from tests.server_process import ServerProcess
 from tests.support import User
@@ -24,13 +23,7 @@ COOLDOWN = 0.2
 
 @pytest.fixture(scope="module")
 def better_auth() -> Iterator[BetterAuthServer]:
-    if not node_available():
-        message = "Node.js 20+ and npm are needed for the Better Auth interop tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI must run these, never skip them
-        pytest.skip(message)
-    with BetterAuthServer() as server:
-        yield server
+    yield from running_server()
 
 
 @pytest.fixture

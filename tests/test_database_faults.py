@@ -2,7 +2,6 @@
 recovers on its own, and loses no write it acknowledged."""
 
 import asyncio
-import os
 import socket
 import time
 import uuid
@@ -13,8 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from api.db import _upgrade
-from tests.pg_cluster import ClusterUnavailable, PgCluster, StopMode, free_port, locked
+from tests.pg_cluster import PgCluster, StopMode, free_port, locked, migrated_cluster
 from tests.server_process import Acknowledged, ServerProcess, acknowledge, assert_readable
 from tests.support import User, make_token
 
@@ -27,19 +25,7 @@ STATEMENT_TIMEOUT_MS = 500
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    try:
-        pg = PgCluster()
-        pg.__enter__()
-    except (ClusterUnavailable, OSError) as exc:
-        message = f"cannot create a throwaway PostgreSQL cluster: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # in CI these tests must run, never skip
-        pytest.skip(message)
-    try:
-        _upgrade(pg.url)
-        yield pg
-    finally:
-        pg.destroy()
+    yield from migrated_cluster()
 
 
 @pytest.fixture

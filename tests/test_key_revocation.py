@@ -2,7 +2,6 @@
 tokens included, while tokens of the new key keep working (the real Better Auth server)."""
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +14,8 @@ import pytest
 
 from api.main import create_app
 from tests.conftest import test_settings
-from tests.interop.better_auth import BetterAuthServer, node_available
+from tests.interop.better_auth import BetterAuthServer, running_server
+from tests.support import serve
 
 pytestmark = pytest.mark.interop
 COOLDOWN = 1.0
@@ -24,13 +24,7 @@ FETCH_MARGIN = 0.5  # a key set fetch from the local Better Auth server, on a bu
 
 @pytest.fixture(scope="module")
 def better_auth() -> Iterator[BetterAuthServer]:
-    if not node_available():
-        message = "Node.js 20+ and npm are needed for the Better Auth interop tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI must run these, never skip them
-        pytest.skip(message)
-    with BetterAuthServer() as server:
-        yield server
+    yield from running_server()
 
 
 @pytest.fixture
@@ -40,11 +34,8 @@ async def api(better_auth: BetterAuthServer, tmp_path: Path) -> AsyncIterator[ht
         better_auth_url=better_auth.base_url,
         jwks_refetch_cooldown_seconds=COOLDOWN,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with serve(create_app(settings)) as client:
+        yield client
 
 
 def _token(server: BetterAuthServer, name: str) -> str:

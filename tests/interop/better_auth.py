@@ -9,12 +9,14 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Self
 
 import httpx
+import pytest
 
 BETTERAUTH_DIR = Path(__file__).resolve().parent / "betterauth"
 DEFAULT_SECRET = "todo-api-interop-test-secret-0123456789abcdef"
@@ -50,6 +52,18 @@ def node_available() -> bool:
         return int(out.strip().lstrip("v").split(".")[0]) >= MIN_NODE_MAJOR
     except (OSError, subprocess.SubprocessError, ValueError):
         return False
+
+
+def running_server() -> Iterator[BetterAuthServer]:
+    """For a fixture: a Better Auth server, stopped afterwards. Without Node.js the tests
+    are skipped, except in CI, where they fail."""
+    if not node_available():
+        message = "Node.js 20+ and npm are needed for the Better Auth interop tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must run these, never skip them
+        pytest.skip(message)
+    with BetterAuthServer() as server:
+        yield server
 
 
 def ensure_installed() -> None:
