@@ -55,7 +55,7 @@ class McpEndpoint:
             cache_hints={"tools/list": CacheHint(ttl_ms=LISTING_TTL_MS, scope="public")},
         )
         # Registered directly: results go out in wire form, built from the REST body
-        # without a model to validate and dump on the way (see api.mcp.invoke).
+        # without a model to validate and dump on the way (see api.mcp.results).
         self._server.add_request_handler("tools/call", types.CallToolRequestParams, self._call_tool)
         if not telemetry:  # the SDK's OpenTelemetry span per message, as TELEMETRY says
             self._server.middleware = []
