@@ -125,12 +125,12 @@ def _utc(value: datetime) -> datetime:
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)$")
 
 
-def _rfc3339_text(value: object) -> object:
-    """Only RFC 3339 text: no Unix numbers, no dates without a time (pydantic's lax
-    parsing would take `0.5` in a query string as a time)."""
+def _rfc3339_text(value: object) -> datetime:
+    """Only RFC 3339 text, parsed here: no Unix numbers, no dates without a time (pydantic's
+    lax parsing would take `0.5` in a query string as a time)."""
     if not isinstance(value, str) or not _RFC3339.match(value):
         raise ValueError("Must be an RFC 3339 time with an offset, e.g. `2026-12-24T18:00:00Z`.")
-    return value
+    return datetime.fromisoformat(value.upper())
 
 
 TimeWithOffset = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
