@@ -21,7 +21,7 @@ async def test_etag_on_every_item_response_and_it_changes_with_writes(alice: Use
     patched = await alice.request("PATCH", url, json={"title": "u"})
     assert patched.headers["etag"] == '"2"'
     assert patched.json()["version"] == 2
-    put = await alice.request("PUT", url, json={"title": "v"})
+    put = await alice.request("PUT", url, json={"title": "v", "completed": False})
     assert put.headers["etag"] == '"3"'
 
 
@@ -43,7 +43,7 @@ async def test_stale_if_match_is_412_and_changes_nothing(alice: User, method: st
     created = await alice.request("POST", alice.url(), json={"title": "t"})
     url, stale = created.headers["location"], created.headers["etag"]
     fresh = await alice.request("PATCH", url, json={"title": "newer"})
-    body = None if method == "DELETE" else {"title": "overwrite"}
+    body = None if method == "DELETE" else {"title": "overwrite", "completed": False}
     for header in (stale, f"W/{fresh.headers['etag']}", '"abc"', '"²"'.encode()):
         r = await alice.request(method, url, json=body, headers={"If-Match": header})
         assert r.status_code == 412, r.text
@@ -55,19 +55,20 @@ async def test_stale_if_match_is_412_and_changes_nothing(alice: User, method: st
 async def test_current_if_match_succeeds(alice: User, method: str) -> None:
     created = await alice.request("POST", alice.url(), json={"title": "t"})
     url, tag = created.headers["location"], created.headers["etag"]
-    body = None if method == "DELETE" else {"title": "ok"}
+    body = None if method == "DELETE" else {"title": "ok", "completed": False}
     r = await alice.request(method, url, json=body, headers={"If-Match": f'"7", {tag}'})
     assert r.status_code in (200, 204), r.text
     assert (await alice.request("GET", url)).status_code == (404 if method == "DELETE" else 200)
 
 
-async def test_if_match_on_missing_item_is_404_and_empty_patch_checks_it(alice: User) -> None:
+async def test_if_match_on_missing_item_is_404(alice: User) -> None:
     created = await alice.request("POST", alice.url(), json={"title": "t"})
     url, tag = created.headers["location"], created.headers["etag"]
-    r = await alice.request("PATCH", url, json={}, headers={"If-Match": '"5"'})
+    r = await alice.request("PATCH", url, json={"title": "t"}, headers={"If-Match": '"5"'})
     assert r.status_code == 412, r.text
-    r = await alice.request("PATCH", url, json={}, headers={"If-Match": tag})
+    r = await alice.request("PATCH", url, json={"title": "t"}, headers={"If-Match": tag})
     assert r.status_code == 200, r.text
+    tag = r.headers["etag"]
     await alice.request("DELETE", url)
     r = await alice.request("PATCH", url, json={"title": "x"}, headers={"If-Match": tag})
     assert r.status_code == 404, r.text
@@ -83,7 +84,7 @@ async def test_resource_can_require_if_match(database_url: str) -> None:
             created = await alice.request("POST", alice.url(), json={"title": "t"})
             url = created.headers["location"]
             for method, body in (
-                ("PUT", {"title": "x"}),
+                ("PUT", {"title": "x", "completed": False}),
                 ("PATCH", {"title": "x"}),
                 ("DELETE", None),
             ):

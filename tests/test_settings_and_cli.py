@@ -71,7 +71,9 @@ def test_production_without_jwt_secret_refuses_to_start(sqlite_url: str, tmp_pat
     settings = test_settings(
         sqlite_url, env="production", jwt_secret=None, jwt_secret_file=str(secret_file)
     )
-    with pytest.raises(ConfigurationError, match="JWT_SECRET is required"):
+    with pytest.raises(
+        ConfigurationError, match=r"JWT_SECRET \(or BETTER_AUTH_SECRET\) is required"
+    ):
         create_app(settings)
     assert not secret_file.exists(), "production must not invent a secret"
 
