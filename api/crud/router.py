@@ -2,12 +2,12 @@
 
 import inspect
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel
 
-from api.crud import cursors
+from api.crud.contract import item_links, list_query_model
 from api.crud.declaration import CrudResource
 from api.crud.guard import Generated, OwnerScopedRoute
 from api.crud.idempotency import KEY_PATTERN
@@ -15,11 +15,7 @@ from api.crud.models import facet_model, toggle_model
 from api.crud.operations import Operations
 from api.crud.params import ParameterReader
 from api.errors import problem_responses
-from schemas.types import ONE_LINE_VISIBLE
 
-DEFAULT_LIMIT = 100  # a front end's whole list in one call
-MAX_LIMIT = 1000
-MAX_OFFSET = 10_000
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
 
@@ -73,79 +69,6 @@ def _with_parameters(handler: Handler, **annotations: Any) -> Endpoint:
 def _optional(annotation: Any) -> bool:
     """`Annotated[X | None, ...]` parameters (headers) may be left out."""
     return type(None) in get_args(get_args(annotation)[0]) if get_args(annotation) else False
-
-
-def list_query_model(resource: CrudResource) -> type[BaseModel]:
-    sort_values = tuple(v for name in resource.sort for v in (name, f"-{name}"))
-    filters: dict[str, Any] = {}
-    for list_filter in resource.list_filters:
-        filters.update(list_filter.query_fields())
-    search = ", ".join(resource.search)
-    return create_model(
-        f"{resource.name.title()}ListQuery",
-        __config__=ConfigDict(extra="forbid"),
-        limit=(int, Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")),
-        offset=(int, Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")),
-        cursor=(
-            str | None,
-            Field(
-                None,
-                min_length=1,
-                max_length=cursors.MAX_LENGTH,
-                pattern=cursors.PATTERN,
-                description="Continue after the page that returned this `next_cursor` "
-                "(keyset pagination: every page costs the same). Not with `offset`.",
-            ),
-        ),
-        sort=(
-            Literal.__getitem__(sort_values),  # type: ignore[arg-type]
-            Field(
-                resource.default_sort,
-                description="Sort key; `-` for descending; `id` breaks ties; empty values last.",
-            ),
-        ),
-        search=(
-            str | None,
-            Field(
-                None,
-                min_length=1,
-                max_length=200,
-                pattern=ONE_LINE_VISIBLE,
-                description=f"Case-insensitive substring of {search}.",
-            ),
-        ),
-        **filters,
-    )
-
-
-def _item_links(resource: CrudResource, referrers: Sequence[CrudResource] = ()) -> dict[str, Any]:
-    """OpenAPI links from a created item to the operations on it, and to creating and
-    listing the items of other resources that reference it (clients and stateful fuzzers
-    follow them with the new id)."""
-    owner = {"user_id": "$request.path.user_id"}
-    parameters = {**owner, resource.item_id: "$response.body#/id"}
-    links: dict[str, Any] = {
-        f"{verb.title()}{resource.name.title()}": {
-            "operationId": f"{verb}_{resource.name}",
-            "parameters": parameters,
-        }
-        for verb in ("get", "replace", "update", "delete")
-    }
-    for referrer in referrers:
-        for column, target in referrer.references.items():
-            if target is not resource:
-                continue
-            links[f"Create{referrer.name.title()}In{resource.name.title()}"] = {
-                "operationId": f"create_{referrer.name}",
-                "parameters": owner,
-                "requestBody": {column: "$response.body#/id"},
-            }
-            if column in referrer.filter_columns:
-                links[f"List{referrer.plural.title()}In{resource.name.title()}"] = {
-                    "operationId": f"list_{referrer.plural}",
-                    "parameters": {**owner, f"query.{column}": "$response.body#/id"},
-                }
-    return links
 
 
 class CrudRouter(APIRouter):
@@ -218,7 +141,7 @@ def crud_router(resource: CrudResource, referrers: Sequence[CrudResource] = ()) 
                 "headers": {
                     "Location": {"description": "URL of the new item", "schema": {"type": "string"}}
                 },
-                "links": _item_links(resource, referrers),
+                "links": item_links(resource, referrers),
             },
             **problem_responses(400, 401, 403, 409, 413, 415, 422),
         },
