@@ -46,11 +46,14 @@ def once(
     data: Path | None,
     connections: int,
     s: float,
+    query: str = "",
 ) -> Measure:
     backends = _backends(dsn)
     db_before = sum(map(cpu_seconds, backends))
     before = server.cpu_seconds()
-    load = wrkrun.run(server.url, script=script, data=data, connections=connections, seconds=s)
+    load = wrkrun.run(
+        server.url, script=script, data=data, connections=connections, seconds=s, query=query
+    )
     spent = server.cpu_seconds() - before
     db_spent = sum(map(cpu_seconds, backends)) - db_before
     if load.errors:
@@ -63,10 +66,14 @@ def once(
     return Measure(load, spent * 1000 / count, db_spent * 1000 / count)
 
 
-def warm(server: Server, script: str | None, data: Path | None, seconds: float) -> None:
+def warm(
+    server: Server, script: str | None, data: Path | None, seconds: float, query: str = ""
+) -> None:
     """Fill the pool, prepare the statements, settle the allocator; not recorded."""
     if seconds > 0:
-        wrkrun.run(server.url, script=script, data=data, connections=32, seconds=seconds)
+        wrkrun.run(
+            server.url, script=script, data=data, connections=32, seconds=seconds, query=query
+        )
 
 
 def best(measures: list[Measure]) -> Measure:

@@ -12,6 +12,8 @@ from bench.servers import Server, clean_env, memory_kib
 from bench.workload import DataFiles
 
 OPS = ("list", "get", "patch", "create")
+TAG_QUERY = f"&tag={seed.COMMON_TAG}"  # the tag-filter check: a tag on a third of the tasks
+TAG_VARIANTS = {"unfiltered": "", f"?tag={seed.COMMON_TAG}": TAG_QUERY}
 CONNECTIONS = (32, 1)
 CAP = 50_000  # MAX_ITEMS_PER_USER for both servers (the API's default)
 # The limiter still counts every request (its cost is measured) but never refuses one:
@@ -42,6 +44,7 @@ class Results:
     supervisor_memory: dict[str, dict[str, int]] = field(default_factory=dict)  # server
     worker_pool: int = 0  # database connections per worker
     worker_log_lines: dict[str, int] = field(default_factory=dict)  # server -> access log
+    tag_filter: dict[str, Measure] = field(default_factory=dict)  # variant -> API list @1
     access_log_lines: int = 0
     parity: list[str] = field(default_factory=list)
 
@@ -50,28 +53,33 @@ def api_server(
     dsn: str, ctx: Context, *, workers: int = 1, pool: int = 0, server: str = "uvicorn"
 ) -> Server:
     """The API with every feature on; its JSON access log goes to the log file."""
-    env = clean_env(
-        ENV="production",
-        DATABASE_URL=dsn,
-        JWT_SECRET=ctx.secret,
-        DB_POOL_SIZE=str(pool or ctx.pool),
-        MAX_ITEMS_PER_USER=str(CAP),
-        RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
-        LOG_LEVEL="INFO",
-    )
+    env = api_env(dsn, ctx.secret, pool or ctx.pool)
     name = "api" if workers == 1 else f"api-{server}"
     return Server(
         name, "api.main:app", env, ctx.workdir, workers=workers, ready_path=READY, server=server
     )
 
 
-def reference_server(dsn: str, ctx: Context) -> Server:
-    env = clean_env(
+def api_env(dsn: str, secret: str, pool: int) -> dict[str, str]:
+    return clean_env(
+        ENV="production",
         DATABASE_URL=dsn,
-        JWT_SECRET=ctx.secret,
-        DB_POOL_SIZE=str(ctx.pool),
+        JWT_SECRET=secret,
+        DB_POOL_SIZE=str(pool),
         MAX_ITEMS_PER_USER=str(CAP),
+        RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
+        LOG_LEVEL="INFO",
     )
+
+
+def reference_env(dsn: str, secret: str, pool: int) -> dict[str, str]:
+    return clean_env(
+        DATABASE_URL=dsn, JWT_SECRET=secret, DB_POOL_SIZE=str(pool), MAX_ITEMS_PER_USER=str(CAP)
+    )
+
+
+def reference_server(dsn: str, ctx: Context) -> Server:
+    env = reference_env(dsn, ctx.secret, ctx.pool)
     app = "bench.reference:create_app"
     return Server("reference", app, env, ctx.workdir, factory=True, ready_path=READY)
 
@@ -150,19 +158,46 @@ def _runner(
     return run
 
 
-def run_comparison(results: Results, dataset: seed.Dataset, files: DataFiles, ctx: Context) -> None:
+def run_tag_filter(
+    results: Results, api: Server, dataset: seed.Dataset, data: Path, ctx: Context
+) -> None:
+    """The API's list p50 at 1 connection for the user with 10,000 tasks, filtered by a
+    common tag against unfiltered; the two alternate round by round (the reference has
+    no filters)."""
+    measure.warm(api, "list", data, ctx.timing.warmup, TAG_QUERY)
+    runs: dict[str, list[Measure]] = {variant: [] for variant in TAG_VARIANTS}
+    for number in range(max(ctx.timing.rounds, 2)):
+        variants = list(TAG_VARIANTS.items())
+        for variant, query in variants if number % 2 == 0 else variants[::-1]:
+            runs[variant].append(
+                measure.once(api, dataset.dsn, "list", data, 1, ctx.timing.seconds_one, query)
+            )
+    results.tag_filter = {variant: measure.best(measured) for variant, measured in runs.items()}
+
+
+def run_comparison(
+    results: Results,
+    dataset: seed.Dataset,
+    files: DataFiles,
+    ctx: Context,
+    ops: tuple[str, ...] = OPS,
+    scale: bool = True,
+) -> None:
     with api_server(dataset.dsn, ctx) as api, reference_server(dataset.dsn, ctx) as ref:
         servers = [api, ref]
         results.parity = parity.check(api.url, ref.url, files.everyone)
-        for op in OPS:
+        for op in ops:
             _operation(results, servers, dataset, files.everyone, op, ctx)
-        for who, data in (("100 tasks", files.light), ("10,000 tasks", files.heavy)):
-            run = _runner(dataset.dsn, "list", data, 1, ctx.timing.seconds_one)
-            for name, best in _rounds(servers, run, ctx.timing.rounds).items():
-                results.scale_users.setdefault(name, {})[who] = best
+        if scale:
+            for who, data in (("100 tasks", files.light), ("10,000 tasks", files.heavy)):
+                run = _runner(dataset.dsn, "list", data, 1, ctx.timing.seconds_one)
+                for name, best in _rounds(servers, run, ctx.timing.rounds).items():
+                    results.scale_users.setdefault(name, {})[who] = best
+            run_tag_filter(results, api, dataset, files.heavy, ctx)
         for server in servers:
-            rows = results.scale_rows.setdefault(server.name, {})
-            rows[dataset.total] = results.grid["list"][server.name][1]
+            if "list" in results.grid:
+                rows = results.scale_rows.setdefault(server.name, {})
+                rows[dataset.total] = results.grid["list"][server.name][1]
             results.memory[server.name] = memory_kib(server.pid)
         results.access_log_lines = api.log_lines()
 

@@ -7,31 +7,31 @@ import psycopg
 
 from bench.seed import COLUMNS as COLUMNS  # the task columns (re-exported for the server)
 
-_SELECT = ", ".join(COLUMNS)
+# As the API: PostgreSQL renders timestamps as RFC 3339 text (six fraction digits, `Z`),
+# under the columns' own names; so ORDER BY names `task.created_at`, the column (the bare
+# name would sort by the text, which no index serves).
+_STAMPS = frozenset({"completed_at", "due_date", "created_at", "updated_at"})
+_FORMAT = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
+_SELECT = ", ".join(
+    f"to_char({c} AT TIME ZONE 'UTC', {_FORMAT}) AS {c}" if c in _STAMPS else c for c in COLUMNS
+)
+WRITTEN = COLUMNS[:-1]  # what an insert sends; `version` starts at 1
 
-# As the API: the total from `item_count` (kept by the triggers of migration 0004), one row
-# more than the page to know whether there is a next one.
+# As the API: the total from `item_count` (kept by the count triggers), one row more than
+# the page to know whether there is a next one.
 _TOTAL = "coalesce((SELECT total FROM item_count WHERE resource = 'task' AND owner = %s), 0)"
 LIST = f"""
-    SELECT id, user_id, title, description, completed, completed_at, created_at, updated_at,
-           version, (SELECT {_TOTAL})
-    FROM task WHERE user_id = %s ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s"""  # noqa: S608
+    SELECT {_SELECT}, (SELECT {_TOTAL})
+    FROM task WHERE user_id = %s
+    ORDER BY task.created_at DESC, task.id DESC LIMIT %s OFFSET %s"""  # noqa: S608
 COUNT = f"SELECT {_TOTAL}"
-GET = """
-    SELECT id, user_id, title, description, completed, completed_at, created_at, updated_at,
-           version
-    FROM task WHERE user_id = %s AND id = %s"""
+GET = f"SELECT {_SELECT} FROM task WHERE user_id = %s AND id = %s"  # noqa: S608
 DELETE = "DELETE FROM task WHERE user_id = %s AND id = %s"
+_INTO = f"INSERT INTO task ({', '.join(WRITTEN)}, version)"
+_VALUES = ", ".join(["%s"] * len(WRITTEN))
 # The API refuses a create past `MAX_ITEMS_PER_USER`, in the same statement; so does this.
-INSERT_CAPPED = f"""
-    INSERT INTO task (id, user_id, title, description, completed, completed_at, created_at,
-                      updated_at, version)
-    SELECT %s, %s, %s, %s, %s, %s, %s, %s, 1
-    WHERE (SELECT {_TOTAL}) < %s"""
-INSERT = """
-    INSERT INTO task (id, user_id, title, description, completed, completed_at, created_at,
-                      updated_at, version)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1)"""
+INSERT_CAPPED = f"{_INTO} SELECT {_VALUES}, 1 WHERE (SELECT {_TOTAL}) < %s"
+INSERT = f"{_INTO} VALUES ({_VALUES}, 1)"
 
 _updates: dict[tuple[str, ...], str] = {}
 

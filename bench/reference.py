@@ -24,7 +24,11 @@ JSON = "application/json"
 LEEWAY = 30
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_WRITABLE = frozenset({"title", "description", "completed"})
+# `project_id` is not writable here (the workload never sets it; checking it would take an
+# ownership subquery the reference has no use for); the API's other task fields are.
+_WRITABLE = frozenset({"title", "description", "completed", "priority", "due_date", "tags"})
+_PRIORITIES = frozenset({"low", "medium", "high"})
+_VERSION = refdb.COLUMNS.index("version")
 
 
 class Problem(Exception):
@@ -46,12 +50,45 @@ def _uuid7() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def _task(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row as the API renders it: with `complete`, the alias the first front end reads."""
+    task = dict(zip(refdb.COLUMNS, row, strict=False))
+    task["complete"] = task["completed"]
+    return task
+
+
 def _item(row: tuple[Any, ...], status: int = 200, location: str | None = None) -> Response:
-    headers = {"etag": f'"{row[8]}"'}
+    headers = {"etag": f'"{row[_VERSION]}"'}
     if location:
         headers["location"] = location
-    body = orjson.dumps(dict(zip(refdb.COLUMNS, row, strict=True)), option=orjson.OPT_UTC_Z)
-    return Response(body, status, headers, media_type=JSON)
+    return Response(orjson.dumps(_task(row)), status, headers, media_type=JSON)
+
+
+def _tags(value: Any) -> list[str]:
+    """At most 20, each 1-50 visible characters, trimmed, duplicates (ignoring case) dropped."""
+    if not isinstance(value, list) or len(value) > 20:
+        raise Problem(422, "Invalid tags.")
+    kept: dict[str, str] = {}
+    for tag in value:
+        if not isinstance(tag, str) or len(tag) > 50 or _CONTROL.search(tag):
+            raise Problem(422, "Invalid tag.")
+        tag = tag.strip()
+        if not tag:
+            raise Problem(422, "Blank tag.")
+        kept.setdefault(tag.lower(), tag)
+    return list(kept.values())
+
+
+def _due(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        due = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        due = None
+    if due is None or due.tzinfo is None:
+        raise Problem(422, "Invalid due_date.")
+    return due.astimezone(UTC)
 
 
 def _fields(body: bytes, *, partial: bool) -> dict[str, Any]:
@@ -82,6 +119,15 @@ def _fields(body: bytes, *, partial: bool) -> dict[str, Any]:
         if not isinstance(completed, bool):
             raise Problem(422, "Invalid completed.")
         fields["completed"] = completed
+    if "priority" in data or not partial:
+        priority = data.get("priority", "medium")
+        if priority not in _PRIORITIES:
+            raise Problem(422, "Invalid priority.")
+        fields["priority"] = priority
+    if "due_date" in data or not partial:
+        fields["due_date"] = _due(data.get("due_date"))
+    if "tags" in data or not partial:
+        fields["tags"] = _tags(data.get("tags", []))
     return fields
 
 
@@ -150,12 +196,11 @@ class Reference:
             total = (await self.pool.rows(refdb.COUNT, (owner,)))[0][0]
         else:
             total = 0
-        tasks = [dict(zip(refdb.COLUMNS, row, strict=False)) for row in rows]
+        tasks = [_task(row) for row in rows]
         next_cursor = None
-        if more:  # the same keyset cursor as the API's: sort, key, id
+        if more:  # the same keyset cursor as the API's: sort, key (text from SQL), id
             last = tasks[-1]
-            stamp = rfc3339(last["created_at"])
-            key = orjson.dumps(["-created_at", stamp, str(last["id"])])
+            key = orjson.dumps(["-created_at", last["created_at"], str(last["id"])])
             next_cursor = base64.urlsafe_b64encode(key).rstrip(b"=").decode()
         page = {
             "tasks": tasks,
@@ -164,21 +209,38 @@ class Reference:
             "offset": offset,
             "next_cursor": next_cursor,
         }
-        return Response(orjson.dumps(page, option=orjson.OPT_UTC_Z), media_type=JSON)
+        return Response(orjson.dumps(page), media_type=JSON)
 
     async def create(self, request: Request, owner: str) -> Response:
         fields = _fields(await request.body(), partial=False)
         now = datetime.now(UTC)
         done = now if fields["completed"] else None
-        title, text, completed = fields["title"], fields["description"], fields["completed"]
-        row = (_uuid7(), owner, title, text, completed, done, now, now, 1)
+        due = fields["due_date"]
+        values = (
+            _uuid7(),
+            owner,
+            fields["title"],
+            fields["description"],
+            fields["completed"],
+            done,
+            fields["priority"],
+            due,
+            fields["tags"],
+            None,  # project_id
+            now,
+            now,
+        )
         if self.cap:
-            inserted = await self.pool.rowcount(refdb.INSERT_CAPPED, (*row[:8], owner, self.cap))
+            inserted = await self.pool.rowcount(refdb.INSERT_CAPPED, (*values, owner, self.cap))
         else:
-            inserted = await self.pool.rowcount(refdb.INSERT, row[:8])
+            inserted = await self.pool.rowcount(refdb.INSERT, values)
         if not inserted:
             raise Problem(409, "Too many tasks.")
-        return _item(row, 201, f"{request.scope['path']}/{row[0]}")
+        # The body as a read renders it: timestamps as six-digit RFC 3339 text.
+        stamp = rfc3339(now)
+        due_text = rfc3339(due) if due else None
+        row = (*values[:5], stamp if done else None, values[6], due_text, *values[8:10])
+        return _item((*row, stamp, stamp, 1), 201, f"{request.scope['path']}/{values[0]}")
 
     async def item(self, request: Request) -> Response:
         owner = self.owner(request)

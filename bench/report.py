@@ -78,6 +78,15 @@ def targets(results: Results) -> list[str]:
                 f"- {LABELS[op]}: API/reference {ratio:.2f} (target >= {TARGET_RATIO}):"
                 f" {_verdict(ratio >= TARGET_RATIO)}"
             )
+    tagged = results.tag_filter
+    if len(tagged) == 2:
+        (plain, a), (variant, b) = tagged.items()
+        growth = b.load.p50_ms / a.load.p50_ms
+        lines.append(
+            f"- api: list p50 @1, user with 10,000 tasks, {variant} vs {plain}:"
+            f" {b.load.p50_ms:.2f} / {a.load.p50_ms:.2f} ms = {growth:.2f}x"
+            f" (target <= {TARGET_SCALE}x): {_verdict(growth <= TARGET_SCALE)}"
+        )
     for name in (API, REF):
         users = results.scale_users.get(name, {})
         if len(users) == 2:

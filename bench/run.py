@@ -31,10 +31,24 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers-only", action="store_true", help="only the several-workers phase"
     )
+    parser.add_argument(
+        "--ops",
+        default="list,get,patch,create",
+        help="operations of the API-against-reference phase, comma-separated (default: all)",
+    )
+    parser.add_argument(
+        "--scale",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the scale checks: 10,000 tasks vs 100, the tag filter, the big table",
+    )
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--reseed", action="store_true", help="reload the seeded databases")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
+    args.ops = tuple(op for op in ("list", "get", "patch", "create") if op in args.ops.split(","))
+    if not args.scale:
+        args.big_rows = 0
     for name, default in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, default)
@@ -75,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             phases.run_ceiling(results, ctx)
         if not args.workers_only:
             context.step("API and reference, 1 worker each")
-            phases.run_comparison(results, base, files, ctx)
+            phases.run_comparison(results, base, files, ctx, args.ops, args.scale)
         if big and not args.workers_only:
             context.step(f"{big.total:,}-row table")
             big_dir = workdir / "big"

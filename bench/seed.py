@@ -20,19 +20,35 @@ DEFAULT_ROWS = 100_000
 TASKS_PER_USER = 100
 HEAVY_USER = "user-heavy"
 HEAVY_TASKS = 10_000
-SEED_VERSION = "todo-bench v1"
-COLUMNS = (
+SEED_VERSION = "todo-bench v2"  # v2: priority, due_date, tags, project_id (migration 0005)
+COLUMNS = (  # in the order of the API's task responses (schemas/task.py TaskResponse)
     "id",
     "user_id",
     "title",
     "description",
     "completed",
     "completed_at",
+    "priority",
+    "due_date",
+    "tags",
+    "project_id",
     "created_at",
     "updated_at",
     "version",
 )
+PRIORITIES = ("low", "medium", "high")
+PRIORITY_WEIGHTS = (25, 55, 20)
+# Tags, most used first: a task has 0 to 3 of them, drawn by these weights, so `work` is
+# on about a third of the tasks (the tag-filter check lists `?tag=work`).
+TAGS = (
+    *("work", "home", "errands", "shopping", "health"),
+    *("finance", "family", "reading", "travel", "someday"),
+)
+TAG_WEIGHTS = (30, 20, 12, 10, 8, 6, 5, 4, 3, 2)
+COMMON_TAG = TAGS[0]
+DUE_SHARE = 0.3  # tasks with a due date
 _YEAR_US = 365 * 24 * 3600 * 1_000_000
+_HOUR_US = 3600 * 1_000_000
 NULL = "\\N"  # COPY's text format
 
 
@@ -103,6 +119,25 @@ def _timestamp(unix_us: int) -> str:
     return datetime.fromtimestamp(unix_us / 1_000_000, UTC).isoformat()
 
 
+def _tags(rng: random.Random) -> list[str]:
+    """0 to 3 distinct tags, the common ones more often."""
+    picked: list[str] = []
+    for tag in rng.choices(TAGS, TAG_WEIGHTS, k=rng.randint(0, 3)):
+        if tag not in picked:
+            picked.append(tag)
+    return picked
+
+
+def _kinds(rng: random.Random, created: int) -> tuple[str, str, str, str]:
+    """priority, due_date, tags, project_id in COPY's text format: a due date (on the hour,
+    1 to 30 days after creation) on 30% of the tasks, no project."""
+    priority = rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0]
+    due = NULL
+    if rng.random() < DUE_SHARE:
+        due = _timestamp((created // _HOUR_US + rng.randint(24, 720)) * _HOUR_US)
+    return priority, due, "{" + ",".join(_tags(rng)) + "}", NULL
+
+
 def _lines(rows: int, end_us: int, seed: int = 42) -> list[str]:
     """Tasks in creation order with owners interleaved, as a real table fills: one
     person's tasks end up scattered over the heap, not packed together."""
@@ -126,6 +161,7 @@ def _lines(rows: int, end_us: int, seed: int = 42) -> list[str]:
             description,
             "t" if done else "f",
             finished or NULL,
+            *_kinds(rng, created),
             created_text,
             finished or created_text,
             "1",

@@ -67,17 +67,24 @@ def parse(output: str) -> Load:
 
 
 def run(
-    url: str, *, script: str | None, data: Path | None, connections: int, seconds: float
+    url: str,
+    *,
+    script: str | None,
+    data: Path | None,
+    connections: int,
+    seconds: float,
+    query: str = "",
 ) -> Load:
     """wrk with one thread (the servers under test are single processes; one thread keeps
-    the load generator's own share of the two cores small)."""
+    the load generator's own share of the two cores small). `query`: added to the list
+    script's query string."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
     argv.append("--latency")
     if script:
         argv += ["-s", str(SCRIPTS / f"{script}.lua")]
     argv.append(url)
     if data:
-        argv += ["--", str(data)]
+        argv += ["--", str(data), *([query] if query else [])]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
