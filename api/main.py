@@ -1,5 +1,6 @@
 """The application factory: `create_app(settings)`; `app` is what ASGI servers load."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -51,6 +52,9 @@ def create_app(
         if is_sqlite(settings.database_url):
             await migrate(settings.database_url)  # the embedded default keeps itself current
         await require_count_triggers(engine, resources)  # else counts would drift silently
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()  # see Settings.gc_freeze
         yield
         await http.aclose()
         await store.close()

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry (spans, metrics, logs through the global providers).
     # Off by default: even unconfigured, checking for providers costs every request.
     telemetry: bool = False
+    # After start-up, move every object built so far (modules, models, statement caches)
+    # out of the garbage collector's sight: a full collection then scans only what requests
+    # made, instead of stopping every request in flight for ~200 ms (the writes' p99).
+    gc_freeze: bool = True
 
     host: str = "127.0.0.1"
     port: int = 8000

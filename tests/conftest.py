@@ -84,6 +84,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
         "jwt_secret": TEST_SECRET,
         "log_level": "WARNING",
         "rate_limit_per_minute": 0,
+        "gc_freeze": False,  # many apps start in one test process; servers freeze (below)
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
