@@ -40,6 +40,13 @@ LINKED_METHODS = ("GET", "PUT", "PATCH", "DELETE")  # each must reach a real ite
 BOUNDS = ("maxLength", "maximum", "enum", "format", "pattern")
 
 
+def _bounded(schema: dict[str, Any]) -> bool:
+    """A value is bounded; a repeatable parameter by its count and its items."""
+    if schema.get("type") == "array":
+        return "maxItems" in schema and bool(BOUNDS & schema.get("items", {}).keys())
+    return bool(BOUNDS & schema.keys())
+
+
 def test_every_parameter_is_bounded_and_never_null() -> None:
     """A generator reads the bounds from the contract; null cannot travel in a path,
     query string or header."""
@@ -49,7 +56,7 @@ def test_every_parameter_is_bounded_and_never_null() -> None:
         for path, item in document["paths"].items()
         for method, operation in item.items()
         for parameter in operation.get("parameters", [])
-        if "anyOf" in parameter["schema"] or not BOUNDS & parameter["schema"].keys()
+        if "anyOf" in parameter["schema"] or not _bounded(parameter["schema"])
     ]
     assert not loose, loose
 
