@@ -62,18 +62,30 @@ def test_every_parameter_is_bounded_and_never_null() -> None:
 
 
 def test_created_items_link_to_their_operations() -> None:
+    """Each created item links to the operations on it and, for the resources that may
+    reference it, to creating and listing theirs with its id."""
     document = json.loads(openapi_document())
     for resource in RESOURCES:
         create = document["paths"][f"/api/{{user_id}}/{resource.plural}"]["post"]
         links = create["responses"]["201"]["links"]
-        assert {link["operationId"] for link in links.values()} == {
-            f"{verb}_{resource.name}" for verb in ("get", "replace", "update", "delete")
-        }
+        own = {f"{verb}_{resource.name}" for verb in ("get", "replace", "update", "delete")}
+        referrers = [
+            (other, column)
+            for other in RESOURCES
+            for column, target in other.references.items()
+            if target is resource
+        ]
+        expected = own | {f"create_{other.name}" for other, _ in referrers}
+        expected |= {f"list_{o.plural}" for o, column in referrers if column in o.filter_columns}
+        assert {link["operationId"] for link in links.values()} == expected
         for link in links.values():
-            assert link["parameters"] == {
-                "user_id": "$request.path.user_id",
-                resource.item_id: "$response.body#/id",
-            }
+            if link["operationId"] in own:
+                assert link["parameters"] == {
+                    "user_id": "$request.path.user_id",
+                    resource.item_id: "$response.body#/id",
+                }
+            elif link["operationId"].startswith("create_"):
+                assert set(link["requestBody"].values()) == {"$response.body#/id"}
 
 
 def register(schema: OpenApiSchema, name: str) -> Account:
