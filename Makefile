@@ -38,8 +38,10 @@ serve: install
 	exec $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--no-access-log --proxy-headers --timeout-graceful-shutdown 20
 
+# One pytest worker per core (pytest-xdist): most tests wait on databases and servers.
+TEST_WORKERS ?= auto
 test: install $(BETTER_AUTH)/node_modules/.package-lock.json chromium client-deps
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
 
 # The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright
 # (never `playwright install`: it downloads a browser build, which this network refuses).

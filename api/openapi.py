@@ -190,6 +190,10 @@ def _bound_account_inputs(document: dict[str, Any]) -> None:
     body = document["components"]["schemas"][body_ref["$ref"].rsplit("/", 1)[-1]]
     for field, (minimum, maximum) in LOGIN_FIELD_LIMITS.items():
         body["properties"][field] |= {"minLength": minimum, "maxLength": maximum}
+    # A form field sent empty is a field left out: `grant_type=` is accepted as no grant.
+    for variant in body["properties"].get("grant_type", {}).get("anyOf", []):
+        if variant.get("pattern") == "^password$":
+            variant["pattern"] = "^(password)?$"
 
 
 def _drop_unused_schemas(document: dict[str, Any]) -> None:
