@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from api.crud import CrudResource, DeclarationError
 from api.db import normalize_url
 from api.main import create_app
-from api.resources import RESOURCES
+from api.resources import RESOURCES, tasks
 from schemas.task import TaskListResponse
 from schemas.types import MULTI_LINE, UTCDateTime, UtcTimestamp
 from tests import throwaway
@@ -317,6 +317,30 @@ class NoteResponseWithoutVersion(BaseModel):
             {"stamps": {"created_at": "body"}},
             "stamp flag 'body' is not a boolean column",
             id="stamp-flag-not-bool",
+        ),
+        pytest.param(
+            {"sort": ("id",), "default_sort": "id"}, "cannot be keyset-paged", id="sort-uuid"
+        ),
+        pytest.param({"status": "body"}, "status 'body' is not a boolean", id="status-not-bool"),
+        pytest.param(
+            {"overdue": ("pinned", "pinned")}, "is not (timestamp column", id="overdue-kinds"
+        ),
+        pytest.param(
+            {"references": {"id": tasks}}, "reference 'id' has no foreign key", id="reference-fk"
+        ),
+        pytest.param(
+            {"toggles": {"flip": "body"}}, "toggle 'flip': 'body' is not a boolean", id="toggle"
+        ),
+        pytest.param(
+            {"facets": {"bodies": "body"}},
+            "facet 'bodies': 'body' is not a string-array",
+            id="facet",
+        ),
+        pytest.param(
+            {"aliases": {"text": "missing"}}, "alias 'text' names 'missing'", id="alias-target"
+        ),
+        pytest.param(
+            {"aliases": {"body": "pinned"}}, "alias 'body' is a column", id="alias-column"
         ),
     ],
 )
