@@ -70,11 +70,8 @@ class BooleanFilter:
 
 
 @dataclass(frozen=True)
-class StatusFilter:
+class StatusFilter(BooleanFilter):
     """`status=pending|completed` over a boolean flag; `all` (the default) filters nothing."""
-
-    column: str
-    name: str = "status"
 
     def query_fields(self) -> dict[str, Any]:
         kind = Literal["all", "pending", "completed"]
@@ -83,9 +80,6 @@ class StatusFilter:
     def use(self, query: BaseModel) -> Variant | None:
         value = getattr(query, self.name)
         return None if value == "all" else ("", {_param(self.name): value == "completed"})
-
-    def condition(self, table: Table, variant: str) -> ColumnElement[bool]:
-        return table.c[self.column] == bindparam(_param(self.name))
 
 
 @dataclass(frozen=True)
@@ -206,7 +200,7 @@ def filters_for(
         column = table.c[column_name]
         found += _by_kind(name, column)
     if status is not None:
-        found.append(StatusFilter(status))
+        found.append(StatusFilter("status", status))
     if overdue is not None:
         found.append(OverdueFilter(*overdue))
     return tuple(found)
