@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Boolean, Column, ColumnElement, DateTime, Enum, Table, Uuid, bindparam, or_
 
 from api.crud.expressions import AnyOf, ContainsAllIgnoringCase, list_param, storage_type
-from schemas.types import Label, StringArray, TimeWithOffset, UTCDateTime, described
+from schemas.types import Label, StringArray, TimeWithOffset, UTCDateTime, described, utc_now
 
 MAX_VALUES = 20  # repeatable parameters: values per request
 REFERENCE_OR_NONE = described(
@@ -179,7 +179,7 @@ class OverdueFilter:
 
     def use(self, query: BaseModel) -> Variant | None:
         value = getattr(query, self.name)
-        return None if value is None else (value, {})
+        return None if value is None else (value, {"now": utc_now()})
 
     def condition(self, table: Table, variant: str) -> ColumnElement[bool]:
         due, done = table.c[self.due], table.c[self.done]

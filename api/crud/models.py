@@ -69,8 +69,6 @@ def _with_input_aliases(
     schema_extra = dict(extra or {})
     if rules:
         schema_extra["allOf"] = rules
-    if not fields and not schema_extra:
-        return schema
     return _extended(schema, fields, schema_extra)
 
 
@@ -110,7 +108,9 @@ def _extended(
     schema_extra: dict[str, Any] | None = None,
 ) -> type[BaseModel]:
     """A subclass of `base` with these fields added or replaced, under the same name (the
-    OpenAPI document shows the name clients know)."""
+    OpenAPI document shows the name clients know); `base` itself when nothing changes."""
+    if not fields and not schema_extra:
+        return base
     namespace: dict[str, Any] = {
         "__module__": base.__module__,
         "__qualname__": base.__qualname__,

@@ -80,8 +80,6 @@ class Operations:
             if used is not None:
                 filters.append((list_filter.name, used[0]))
                 matching.update(used[1])
-        if any(name == "overdue" for name, _ in filters):
-            matching["now"] = utc_now()
         if query.search is not None:
             matching["search"] = like_pattern(query.search)
         page_args = {**matching, "limit": query.limit + 1, "offset": query.offset}
