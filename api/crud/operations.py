@@ -67,9 +67,8 @@ class Operations:
             allow_empty=allow_empty,
         )
 
-    def _respond(self, row: Sequence[Any], status: int = 200) -> Response:
-        body = to_json(self._item(row))
-        return Response(body, status, {"ETag": etag(row[self._version_at])}, media_type=JSON)
+    def _respond(self, row: Sequence[Any]) -> Response:
+        return JsonResponse(to_json(self._item(row)), 200, etag(row[self._version_at]))
 
     async def list_items(self, request: Request, params: Params) -> Response:
         owner, query = params["user_id"], params["query"]
@@ -116,7 +115,7 @@ class Operations:
             "offset": query.offset,
             "next_cursor": next_cursor,
         }
-        return Response(to_json(page), media_type=JSON)
+        return JsonResponse(to_json(page))
 
     async def create(self, request: Request, params: Params) -> Response:
         runtime, owner = runtime_of(request), params["user_id"]
@@ -134,23 +133,22 @@ class Operations:
         cap = runtime.settings.max_items_per_user
         checked = self._checked(fields)
         insert = self._sql.insert(tuple(sorted(values)), bool(cap), checked)
-        args: Params = {f"p_{name}": value for name, value in values.items()}
+        args: Params = {_PARAM[name]: value for name, value in values.items()}
         args["k_owner"] = owner
         if cap:
             args["cap"] = cap
-        created = idempotency.StoredResponse(
-            201,
-            to_json(self._item([values[name] for name in self._fields])),
-            f"{request.url.path}/{values['id']}",
-        )
+        body = to_json(self._item([values[name] for name in self._fields]))
+        location = f"{request_path(request)}/{values['id']}"
         key = params.get("idempotency_key")
-        if key is None:
+        if key is None:  # the common case: nothing to remember
             if not await runtime.store.rows(insert, args):
                 await self._explain_refusal(request, args, checked, cap)
-            return self._created(created, version=values["version"])
-        digest = idempotency.fingerprint(request.url.path, fields)
+            return JsonResponse(body, 201, etag(values["version"]), location)
+        created = idempotency.StoredResponse(201, body, location)
+        path = request_path(request)
+        digest = idempotency.fingerprint(path, fields)
         async with runtime.store.transaction() as session:
-            earlier = await idempotency.claim(session, owner, key, request.url.path, digest, now)
+            earlier = await idempotency.claim(session, owner, key, path, digest, now)
             if earlier is None:
                 if not await session.rows(insert, args):
                     await self._explain_refusal(request, args, checked, cap)
@@ -162,11 +160,9 @@ class Operations:
         response.headers["Idempotency-Replayed"] = "true"
         return response
 
-    def _created(self, stored: idempotency.StoredResponse, *, version: int) -> Response:
-        headers = {"ETag": etag(version)}
-        if stored.location:
-            headers["Location"] = stored.location
-        return Response(stored.body, stored.status_code, headers, media_type=JSON)
+    @staticmethod
+    def _created(stored: idempotency.StoredResponse, *, version: int) -> Response:
+        return JsonResponse(stored.body, stored.status_code, etag(version), stored.location or None)
 
     def _checked(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
         """The references a write sets to an id, which must name the caller's own items."""
@@ -222,7 +218,9 @@ class Operations:
         # Sorted: the order the client wrote the fields in must not make a new statement.
         statement = self._sql.update(tuple(sorted(fields)), stamps, versions is not None, checked)
         args = self._target(params, versions)
-        args.update({f"p_{name}": value for name, value in fields.items()}, now=utc_now())
+        for name, value in fields.items():
+            args[_PARAM[name]] = value
+        args["now"] = utc_now()
         rows = await _store(request).rows(statement, args)
         if not rows:
             await self._check_references(request, args, checked)
@@ -250,7 +248,7 @@ class Operations:
             self._sql.facet(column), {"k_owner": params["user_id"]}, read=True
         )
         body = {key: [{"name": name, "count": count} for name, count in rows]}
-        return Response(to_json(body), media_type=JSON)
+        return JsonResponse(to_json(body))
 
     async def delete(self, request: Request, params: Params) -> Response:
         versions = self._versions(params)
@@ -297,6 +295,55 @@ class Operations:
             column: now if fields.get(flag) else None
             for column, flag in self._resource.stamps.items()
         }
+
+
+class _Params(dict[str, str]):
+    """`p_<column>`, the statements' name of a written value, made once per column."""
+
+    def __missing__(self, column: str) -> str:
+        self[column] = name = f"p_{column}"
+        return name
+
+
+_PARAM = _Params()
+
+
+class JsonResponse(Response):
+    """A JSON body with its headers made directly: Starlette's `init_headers` takes a
+    mapping and lower-cases, encodes and scans it on every response."""
+
+    media_type = JSON
+
+    def __init__(
+        self,
+        body: bytes,
+        status_code: int = 200,
+        etag: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        headers = []
+        if etag is not None:
+            headers.append((b"etag", etag.encode("latin-1")))
+        if location is not None:
+            headers.append((b"location", location.encode("latin-1")))
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        headers.append((b"content-type", _JSON_BYTES))
+        self.raw_headers = headers
+
+
+_JSON_BYTES = JSON.encode("latin-1")
+
+
+def request_path(request: Request) -> str:
+    """`request.url.path` without building the URL: the path as Starlette's `URL` quotes
+    it (the three characters that would end a path)."""
+    path: str = request.scope["path"]
+    if "?" in path or "#" in path or "\\" in path:
+        return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return path
 
 
 def _encode(value: Any) -> str:
