@@ -21,10 +21,17 @@ class GeneratedRoutes:
     def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
         self.app = app
         self._routes = tuple(routes)
+        # Only a route that serves the method can match fully: each request tries those
+        # alone, in their declared order (a PATCH need not fail on the GET and PUT first).
+        methods = {method for route in self._routes for method in route.methods or ()}
+        self._by_method = {
+            method: tuple(route for route in self._routes if method in (route.methods or ()))
+            for method in methods
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self._routes:
+            for route in self._by_method.get(scope["method"], ()):
                 # Starlette's matching (root path, converters), not FastAPI's override.
                 match, child_scope = Route.matches(route, scope)
                 if match is Match.FULL:
