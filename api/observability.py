@@ -1,10 +1,12 @@
 """Request ids and the structured access log (one JSON line per request, no tokens)."""
 
+import asyncio
 import logging
+import os
 import re
 import sys
 import time
-import uuid
+from typing import TextIO
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,12 +14,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("todo_api.access")
 PROBE_PREFIX = "/health"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+FLUSH_SECONDS = 0.2  # how long a line may wait in the buffer while the event loop runs
 
 
 class JsonFormatter(logging.Formatter):
+    _second = -1
+    _time = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # one `strftime` a second, not one a line
+            self._time = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._second = second
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": self._time,
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -26,6 +36,40 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
+
+
+class LineHandler(logging.StreamHandler[TextIO]):
+    """Writes each line at once, and flushes it within `FLUSH_SECONDS` while an event
+    loop runs (a flush per line is a `write(2)` per request when stdout is a file or a
+    pipe); outside a loop, and for warnings and errors, at once as usual."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._flush_loop: asyncio.AbstractEventLoop | None = None  # a flush is due there
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: no timer to count on
+            self.flush()
+            return
+        if self._flush_loop is not loop:
+            if self._flush_loop is not None:
+                self.flush()  # that loop may never run the flush it owes
+            self._flush_loop = loop
+            loop.call_later(FLUSH_SECONDS, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_loop = None
+        self.flush()
 
 
 def configure_logging(level: str) -> None:
@@ -38,7 +82,7 @@ def configure_logging(level: str) -> None:
     logger = logging.getLogger("todo_api")
     logger.setLevel(level.upper())
     if not any(getattr(h, "_todo_api", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = LineHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
         handler._todo_api = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
@@ -57,7 +101,7 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else _new_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -66,8 +110,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
+                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers
             await send(message)
 
@@ -87,16 +131,10 @@ class RequestContextMiddleware:
                 }
                 # Made directly: `Logger.info` would walk the stack for a source line
                 # this log does not show, on every request.
-                record = access_log.makeRecord(
-                    access_log.name,
-                    level,
-                    __file__,
-                    0,
-                    "request",
-                    (),
-                    None,
-                    extra={"fields": fields},
+                record = logging.getLogRecordFactory()(
+                    access_log.name, level, __file__, 0, "request", (), None
                 )
+                record.fields = fields
                 access_log.handle(record)
 
 
@@ -107,6 +145,16 @@ def route_template(scope: Scope) -> str | None:
     context = scope.get("fastapi", {}).get("effective_route_context")
     template = getattr(context, "path", None)
     return template if isinstance(template, str) else getattr(scope.get("route"), "path", None)
+
+
+def _new_id() -> str:
+    """`uuid.uuid4().hex`, without making the `UUID` object."""
+    value = int.from_bytes(os.urandom(16))
+    return f"{value & _UUID4_CLEAR | _UUID4_SET:032x}"
+
+
+_UUID4_CLEAR = ~(0xC000 << 48 | 0xF000 << 64)  # variant and version bits
+_UUID4_SET = 0x8000 << 48 | 4 << 76  # RFC 4122 variant, version 4
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
