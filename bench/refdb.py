@@ -27,11 +27,15 @@ LIST = f"""
 COUNT = f"SELECT {_TOTAL}"
 GET = f"SELECT {_SELECT} FROM task WHERE user_id = %s AND id = %s"  # noqa: S608
 DELETE = "DELETE FROM task WHERE user_id = %s AND id = %s"
-_INTO = f"INSERT INTO task ({', '.join(WRITTEN)}, version)"
+# As the API: the tags' lower-cased copy (what tag filters compare) is written with them,
+# by PostgreSQL, from the same parameter.
+_FOLDED = "todo_lower_array(%s::text[])"
+_INTO = f"INSERT INTO task ({', '.join(WRITTEN)}, version, tags_folded)"
 _VALUES = ", ".join(["%s"] * len(WRITTEN))
 # The API refuses a create past `MAX_ITEMS_PER_USER`, in the same statement; so does this.
-INSERT_CAPPED = f"{_INTO} SELECT {_VALUES}, 1 WHERE (SELECT {_TOTAL}) < %s"
-INSERT = f"{_INTO} VALUES ({_VALUES}, 1)"
+# Parameters: the WRITTEN values, the tags again, then (capped) the owner and the cap.
+INSERT_CAPPED = f"{_INTO} SELECT {_VALUES}, 1, {_FOLDED} WHERE (SELECT {_TOTAL}) < %s"
+INSERT = f"{_INTO} VALUES ({_VALUES}, 1, {_FOLDED})"
 
 _updates: dict[tuple[str, ...], str] = {}
 
@@ -41,6 +45,8 @@ def update_sql(fields: tuple[str, ...]) -> str:
     statement = _updates.get(fields)
     if statement is None:
         sets = [f"{name} = %({name})s" for name in fields]
+        if "tags" in fields:
+            sets.append("tags_folded = todo_lower_array(%(tags)s::text[])")
         if "completed" in fields:
             sets.append(
                 "completed_at = CASE WHEN %(completed)s THEN coalesce(completed_at, %(now)s) END"

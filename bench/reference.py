@@ -230,10 +230,12 @@ class Reference:
             now,
             now,
         )
+        tags = fields["tags"]
         if self.cap:
-            inserted = await self.pool.rowcount(refdb.INSERT_CAPPED, (*values, owner, self.cap))
+            capped = (*values, tags, owner, self.cap)
+            inserted = await self.pool.rowcount(refdb.INSERT_CAPPED, capped)
         else:
-            inserted = await self.pool.rowcount(refdb.INSERT, values)
+            inserted = await self.pool.rowcount(refdb.INSERT, (*values, tags))
         if not inserted:
             raise Problem(409, "Too many tasks.")
         # The body as a read renders it: timestamps as six-digit RFC 3339 text.

@@ -20,7 +20,8 @@ DEFAULT_ROWS = 100_000
 TASKS_PER_USER = 100
 HEAVY_USER = "user-heavy"
 HEAVY_TASKS = 10_000
-SEED_VERSION = "todo-bench v2"  # v2: priority, due_date, tags, project_id (migration 0005)
+# v2: priority, due_date, tags, project_id (migration 0005); v3: tags_folded (0006)
+SEED_VERSION = "todo-bench v3"
 COLUMNS = (  # in the order of the API's task responses (schemas/task.py TaskResponse)
     "id",
     "user_id",
@@ -154,6 +155,7 @@ def _lines(rows: int, end_us: int, seed: int = 42) -> list[str]:
         finished = _timestamp(created + 86_400_000_000) if done else None
         description = f"Notes for task {i}: remember the details." if i % 2 else NULL
         created_text = _timestamp(created)
+        kinds = _kinds(rng, created)
         fields = (
             _uuid7(created, rng),
             owner,
@@ -161,10 +163,11 @@ def _lines(rows: int, end_us: int, seed: int = 42) -> list[str]:
             description,
             "t" if done else "f",
             finished or NULL,
-            *_kinds(rng, created),
+            *kinds,
             created_text,
             finished or created_text,
             "1",
+            kinds[2].lower(),  # tags_folded: the tags lower-cased, as the API writes them
         )
         lines.append("\t".join(fields) + "\n")
     return lines
@@ -172,7 +175,7 @@ def _lines(rows: int, end_us: int, seed: int = 42) -> list[str]:
 
 def _load(dsn: str, rows: int, seeded_at: datetime) -> None:
     lines = _lines(rows, int(seeded_at.timestamp() * 1_000_000))
-    columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    columns = sql.SQL(", ").join(map(sql.Identifier, (*COLUMNS, "tags_folded")))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE task")
         with conn.cursor() as cur:

@@ -5,12 +5,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Uuid
 from sqlmodel import Field as ColumnField
 from sqlmodel import SQLModel
 
 from schemas.types import (
-    LOWER_ARRAY,
     MULTI_LINE,
     ONE_LINE_VISIBLE,
     Labels,
@@ -18,6 +17,7 @@ from schemas.types import (
     TimeWithOffset,
     UTCDateTime,
     UtcTimestamp,
+    folded,
     strip,
 )
 
@@ -32,11 +32,9 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_task_owner_created", "user_id", "created_at", "id"),
         Index("ix_task_project", "project_id"),
-        # Tag filters ignore case: on PostgreSQL, a GIN index over the lower-cased tags
-        # (the function comes with migration 0005); SQLite has no such index.
-        Index("ix_task_tags", text(f"{LOWER_ARRAY}(tags)"), postgresql_using="gin").ddl_if(
-            dialect="postgresql"
-        ),
+        # Tag filters ignore case: they compare the lower-cased copy, on PostgreSQL through
+        # this GIN index (on SQLite a plain one, unused, so both schemas are the same).
+        Index("ix_task_tags", "tags_folded", postgresql_using="gin"),
     )
 
     id: uuid.UUID = ColumnField(primary_key=True)
@@ -58,6 +56,7 @@ class Task(SQLModel, table=True):
         default_factory=list,
         sa_column=Column(StringArray(), nullable=False),
     )
+    tags_folded: list[str] = ColumnField(default_factory=list, sa_column=folded("tags"))
     project_id: uuid.UUID | None = ColumnField(
         default=None,
         sa_column=Column(Uuid, ForeignKey("project.id", ondelete="SET NULL"), nullable=True),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
-from sqlalchemy import JSON, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -99,8 +99,9 @@ limit counts the text as sent, so the published `maxLength` is exact."""
 
 
 LOWER_ARRAY = "todo_lower_array"
-"""PostgreSQL: text[] with each element lower-cased; IMMUTABLE, so it can be indexed
-(migration 0005 creates it) and case-insensitive tag filters use a GIN index."""
+"""PostgreSQL: text[] with each element lower-cased (migration 0005 creates it)."""
+FOLDS = "folds"
+"""`Column.info` key of a folded copy (see `folded`): the name of the column it copies."""
 
 
 class StringArray(TypeDecorator[list[str]]):
@@ -155,3 +156,12 @@ LABELS_MAX = 20
 Labels = Annotated[list[Label], Field(max_length=LABELS_MAX), AfterValidator(_unique_ignoring_case)]
 """Tags: duplicates that differ only in case are dropped, keeping the first spelling and
 the order."""
+
+
+def folded(of: str) -> "Column[list[str]]":
+    """`<of>_folded`: the string array column `of` with each value lower-cased, which
+    filters that ignore case compare as it is (no function call per row) and an index can
+    serve (GIN on PostgreSQL). The factory writes it with `of`, in the same statement; it
+    is never read. (Not a generated column: SQLite's batch migrations copy every column,
+    and a generated one refuses the copy.)"""
+    return Column(f"{of}_folded", StringArray(), nullable=False, info={FOLDS: of})

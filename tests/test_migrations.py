@@ -92,13 +92,14 @@ def _execute(database_url: str, *statements: str | tuple[str, dict[str, Any]]) -
 
 
 def _task(owner: str, *, tags: str | None = None) -> tuple[str, dict[str, Any]]:
-    """A task row as of revision 0003; `tags` (an empty list in the database's own
-    spelling) once the column exists."""
+    """A task row as of revision 0003; at head, `tags` (an empty list in the database's
+    own spelling), written to the tags and their lower-cased copy."""
     columns = "id, user_id, title, completed, created_at, updated_at, version"
     values = ":id, :owner, 't', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1"
     params: dict[str, Any] = {"id": uuid.uuid4().hex, "owner": owner}
     if tags is not None:
-        columns, values, params["tags"] = f"{columns}, tags", f"{values}, :tags", tags
+        columns, values = f"{columns}, tags, tags_folded", f"{values}, :tags, :tags"
+        params["tags"] = tags
     return f"INSERT INTO task ({columns}) VALUES ({values})", params  # noqa: S608 (constants)
 
 

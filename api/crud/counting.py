@@ -8,10 +8,12 @@ migration carries hand-written trigger SQL:
     create_count_triggers(op, resource="project", table="project", owner="user_id")
     drop_count_triggers(op, resource="project", table="project", owner="user_id")
 
-`ensure_count_triggers` re-creates missing ones (and recounts): migrations/env.py runs it
-for every counted resource after migrating to head, because SQLite's batch mode rebuilds
-tables and a rebuilt table has lost its triggers. `missing_count_triggers` is what the
-app checks at start-up (api.main): a counted resource without them must not serve.
+The counts per facet value (`api.crud.facet_counting`) follow the same protocol
+(`KeptCounts`), so what follows applies to both. `ensure_count_triggers` re-creates
+missing ones (and recounts): migrations/env.py runs it for every counted resource after
+migrating to head, because SQLite's batch mode rebuilds tables and a rebuilt table has
+lost its triggers. `missing_count_triggers` is what the app checks at start-up
+(api.main): a counted resource without them must not serve.
 """
 
 import logging
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Table, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +39,26 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_RESOURCE_NAME = 48
 
 
+class KeptCounts(Protocol):
+    """Triggers that keep counts of a resource's rows, and how to rebuild the counts."""
+
+    @property
+    def resource(self) -> str: ...
+    @property
+    def table(self) -> str: ...
+
+    def trigger_names(self, dialect: str) -> tuple[str, ...]: ...
+    def create(self, dialect: str) -> list[str]: ...
+    def drop(self, dialect: str, *, if_exists: bool = False) -> list[str]: ...
+    def recount(self, dialect: str) -> list[str]:
+        """The counts recomputed from the rows (a backfill, or a repair)."""
+        ...
+
+    def migration_call(self, *, create: bool) -> tuple[str, str]:
+        """(import line, call) that creates or drops them in a migration."""
+        ...
+
+
 class CountingOps(Protocol):
     """What is used of Alembic's `op` (inside a migration)."""
 
@@ -45,12 +67,17 @@ class CountingOps(Protocol):
     def get_bind(self) -> Connection: ...
 
 
+def is_identifier(name: str) -> bool:
+    """A plain lowercase SQL identifier, safe to interpolate into DDL."""
+    return bool(_IDENTIFIER.match(name))
+
+
 def naming_problems(resource: str, table: str, owner: str) -> list[str]:
     """Why these names cannot be given count triggers (empty when they can)."""
     problems = [
         f"{role} {value!r} is not a plain lowercase SQL identifier"
         for role, value in (("name", resource), ("table", table), ("owner", owner))
-        if not _IDENTIFIER.match(value)
+        if not is_identifier(value)
     ]
     if len(resource) > MAX_RESOURCE_NAME:
         problems.append(f"name {resource!r} is longer than {MAX_RESOURCE_NAME} characters")
@@ -71,16 +98,17 @@ class CountTriggers:
             raise ValueError(f"count triggers for {self.resource!r}: " + "; ".join(problems))
 
     def trigger_names(self, dialect: str) -> tuple[str, ...]:
-        suffixes = ("rows", "moves", "truncate") if _pg(dialect) else ("insert", "delete", "moves")
+        postgres = is_postgres(dialect)
+        suffixes = ("rows", "moves", "truncate") if postgres else ("insert", "delete", "moves")
         return tuple(f"{self.resource}_count_{suffix}" for suffix in suffixes)
 
     def create(self, dialect: str) -> list[str]:
-        return self._postgresql() if _pg(dialect) else self._sqlite()
+        return self._postgresql() if is_postgres(dialect) else self._sqlite()
 
     def drop(self, dialect: str, *, if_exists: bool = False) -> list[str]:
         maybe = "IF EXISTS " if if_exists else ""
         name, table = self.resource, self.table
-        if not _pg(dialect):
+        if not is_postgres(dialect):
             return [f"DROP TRIGGER {maybe}{name}_count_{s}" for s in ("moves", "delete", "insert")]
         return [
             *(f"DROP TRIGGER {maybe}{name}_count_{s} ON {table}" for s in ("truncate", "moves")),
@@ -89,8 +117,15 @@ class CountTriggers:
             f"DROP FUNCTION {maybe}{name}_count_rows()",
         ]
 
-    def recount(self) -> list[str]:
-        """The totals recomputed from the rows (a backfill, or a repair)."""
+    def migration_call(self, *, create: bool) -> tuple[str, str]:
+        verb = "create" if create else "drop"
+        names = f'resource="{self.resource}", table="{self.table}", owner="{self.owner}"'
+        return (
+            "from api.crud.counting import create_count_triggers, drop_count_triggers",
+            f"{verb}_count_triggers(op, {names})",
+        )
+
+    def recount(self, dialect: str) -> list[str]:
         return [
             f"DELETE FROM item_count WHERE resource = '{self.resource}'",  # noqa: S608
             "INSERT INTO item_count (resource, owner, total)"  # noqa: S608
@@ -147,7 +182,8 @@ class CountTriggers:
         ]
 
 
-def _pg(dialect: str) -> bool:
+def is_postgres(dialect: str) -> bool:
+    """The dialect's trigger SQL: PostgreSQL's, or SQLite's (no others are supported)."""
     if dialect not in ("postgresql", "sqlite"):
         raise ValueError(f"count triggers exist for postgresql and sqlite, not {dialect!r}")
     return dialect == "postgresql"
@@ -158,27 +194,35 @@ def create_count_triggers(
 ) -> None:
     """Create the triggers (in a migration: pass `op`) and, with `backfill`, count the
     rows already in the table."""
-    triggers = CountTriggers(resource, table, owner)
-    dialect, execute = _executor(op)
-    for statement in (*triggers.create(dialect), *(triggers.recount() if backfill else ())):
-        execute(statement)
+    create_kept_counts(op, CountTriggers(resource, table, owner), backfill=backfill)
 
 
 def drop_count_triggers(
     op: CountingOps | Connection, *, resource: str, table: str, owner: str
 ) -> None:
     """Drop the triggers (and functions); the resource's rows in `item_count` stay."""
-    triggers = CountTriggers(resource, table, owner)
+    drop_kept_counts(op, CountTriggers(resource, table, owner))
+
+
+def create_kept_counts(
+    op: CountingOps | Connection, triggers: KeptCounts, *, backfill: bool = True
+) -> None:
+    dialect, execute = _executor(op)
+    for statement in (*triggers.create(dialect), *(triggers.recount(dialect) if backfill else ())):
+        execute(statement)
+
+
+def drop_kept_counts(op: CountingOps | Connection, triggers: KeptCounts) -> None:
     dialect, execute = _executor(op)
     for statement in triggers.drop(dialect):
         execute(statement)
 
 
-def missing_count_triggers(connection: Connection, triggers: CountTriggers) -> list[str]:
-    """The names of the resource's count triggers missing on its table; [] also when the
-    table does not exist (nothing to count: the schema is not migrated)."""
+def missing_count_triggers(connection: Connection, triggers: KeptCounts) -> list[str]:
+    """The names of the triggers missing on the resource's table; [] also when the table
+    does not exist (nothing to count: the schema is not migrated)."""
     dialect = connection.dialect.name
-    if _pg(dialect):
+    if is_postgres(dialect):
         query = (
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass(:table)"
         )
@@ -192,7 +236,7 @@ def missing_count_triggers(connection: Connection, triggers: CountTriggers) -> l
     return [name for name in triggers.trigger_names(dialect) if name not in present]
 
 
-def ensure_count_triggers(connection: Connection, triggers: CountTriggers) -> bool:
+def ensure_count_triggers(connection: Connection, triggers: KeptCounts) -> bool:
     """Idempotent: when any trigger is missing, replace them all and recount the rows
     (changes made while they were missing were not counted). True when it did."""
     if not missing_count_triggers(connection, triggers):
@@ -200,7 +244,7 @@ def ensure_count_triggers(connection: Connection, triggers: CountTriggers) -> bo
     dialect = connection.dialect.name
     for statement in (*triggers.drop(dialect, if_exists=True), *triggers.create(dialect)):
         connection.execute(text(statement))
-    for statement in triggers.recount():
+    for statement in triggers.recount(dialect):
         connection.execute(text(statement))
     return True
 
@@ -219,22 +263,16 @@ class CountedResource(Protocol):
     @property
     def owner(self) -> str: ...
     @property
-    def counted(self) -> bool: ...
-    @property
-    def sql_table(self) -> Table: ...
+    def kept_counts(self) -> list[KeptCounts]: ...
 
 
 class CountTriggersMissing(RuntimeError):
     """A counted resource's table has no count triggers: its totals would drift."""
 
 
-def triggers_of(resources: Iterable[CountedResource]) -> list[CountTriggers]:
+def triggers_of(resources: Iterable[CountedResource]) -> list[KeptCounts]:
     """The count triggers the declarations call for."""
-    return [
-        CountTriggers(resource.name, resource.sql_table.name, resource.owner)
-        for resource in resources
-        if resource.counted
-    ]
+    return [triggers for resource in resources for triggers in resource.kept_counts]
 
 
 async def require_count_triggers(engine: AsyncEngine, resources: Iterable[CountedResource]) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Table
 
-from api.crud.counting import naming_problems
+from api.crud.counting import CountTriggers, KeptCounts, naming_problems
 from api.crud.expressions import storage_type
+from api.crud.facet_counting import FacetCountTriggers
 from api.crud.filters import ListFilter, filters_for
 from api.crud.models import ApiModels, derive
 from schemas.types import StringArray
@@ -54,7 +55,8 @@ class CrudResource:
     # it stays true), cleared when it becomes false. E.g. {"completed_at": "completed"}.
     stamps: Mapping[str, str] = field(default_factory=dict)
     # The owner's total is kept in `item_count` by triggers on the table (see migration
-    # 0004): lists and the item cap read it instead of counting rows.
+    # 0004): lists and the item cap read it instead of counting rows. The facets' values
+    # are counted too (`facet_count`): a list filtered by one value reads its total there.
     counted: bool = False
     require_if_match: bool = False  # writes without `If-Match` get 428
     tags: tuple[str, ...] = field(default=())
@@ -102,6 +104,18 @@ class CrudResource:
         if not isinstance(table, Table):
             raise DeclarationError(f"resource {self.name!r}: {self.table!r} is not a table")
         return table
+
+    @property
+    def kept_counts(self) -> list[KeptCounts]:
+        """The count triggers the declaration calls for (api.crud.counting)."""
+        if not self.counted:
+            return []
+        table, owner = self.sql_table.name, self.owner
+        facets = dict.fromkeys(self.facets.values())  # each column once, in order
+        return [
+            CountTriggers(self.name, table, owner),
+            *(FacetCountTriggers(self.name, table, owner, column) for column in facets),
+        ]
 
     @property
     def item_id(self) -> str:
@@ -155,6 +169,11 @@ class CrudResource:
         if self.counted:  # its names go into generated trigger DDL (api.crud.counting)
             table = self.sql_table.name
             yield from (f"counted: {p}" for p in naming_problems(self.name, table, self.owner))
+            for column in self.facets.values():
+                try:
+                    FacetCountTriggers(self.name, table, self.owner, column)
+                except ValueError as exc:
+                    yield f"counted: {exc}"
         for alias, target in self.aliases.items():
             if alias in columns:
                 yield f"alias {alias!r} is a column name"

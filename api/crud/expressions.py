@@ -63,9 +63,8 @@ def _any_of_postgres(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{column} = ANY({values})"
 
 
-class ContainsAllIgnoringCase(ColumnElement[bool]):
-    """An array column holds every value of a list parameter (given lower-cased),
-    whatever the case it was stored in."""
+class ContainsAll(ColumnElement[bool]):
+    """An array column holds every value of a list parameter."""
 
     inherit_cache = True
     type = Boolean()
@@ -74,19 +73,40 @@ class ContainsAllIgnoringCase(ColumnElement[bool]):
         self.column, self.values = column, values
 
 
-@compiles(ContainsAllIgnoringCase)
-def _contains_sqlite(element: ContainsAllIgnoringCase, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(ContainsAll)
+def _contains_sqlite(element: ContainsAll, compiler: SQLCompiler, **kw: Any) -> str:
     column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
     return (
         f"NOT EXISTS (SELECT 1 FROM json_each({values}) AS wanted WHERE wanted.value NOT IN"  # noqa: S608
-        f" (SELECT lower(have.value) FROM json_each({column}) AS have))"
+        f" (SELECT have.value FROM json_each({column}) AS have))"
     )
 
 
-@compiles(ContainsAllIgnoringCase, "postgresql")
-def _contains_postgres(element: ContainsAllIgnoringCase, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(ContainsAll, "postgresql")
+def _contains_postgres(element: ContainsAll, compiler: SQLCompiler, **kw: Any) -> str:
     column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
-    return f"{LOWER_ARRAY}({column}) @> {values}"  # served by the GIN index on the same
+    return f"{column} @> {values}"  # a GIN index on the column serves it
+
+
+class LowerCased(ColumnElement[Any]):
+    """A string array value with each element lower-cased (on SQLite, the JSON text
+    lower-cased: its escapes are lowercase already, so it stays the same JSON)."""
+
+    inherit_cache = True
+
+    def __init__(self, value: ColumnElement[Any]) -> None:
+        self.value = value
+        self.type = value.type
+
+
+@compiles(LowerCased)
+def _lower_json(element: LowerCased, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.value, **kw)})"
+
+
+@compiles(LowerCased, "postgresql")
+def _lower_array(element: LowerCased, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{LOWER_ARRAY}({compiler.process(element.value, **kw)})"
 
 
 def storage_type(column: Column[Any]) -> TypeEngine[Any]:

@@ -4,7 +4,7 @@
 |---|---|
 | boolean | `name=true|false` |
 | enum | `name=` repeatable: any of |
-| string array | `name=` repeatable: all of, ignoring case |
+| string array | `name=` repeatable: all of, ignoring case (needs a `folded` copy) |
 | timestamp | `name_before=`, `name_after=` (RFC 3339 with an offset; exclusive) |
 | reference | `name=<id>` or `name=none` |
 
@@ -19,10 +19,21 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Boolean, Column, ColumnElement, DateTime, Enum, Table, Uuid, bindparam, or_
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    Column,
+    ColumnElement,
+    DateTime,
+    Enum,
+    Table,
+    Uuid,
+    bindparam,
+    or_,
+)
 
-from api.crud.expressions import AnyOf, ContainsAllIgnoringCase, list_param, storage_type
-from schemas.types import Label, StringArray, TimeWithOffset, UTCDateTime, described, utc_now
+from api.crud.expressions import AnyOf, ContainsAll, list_param, storage_type
+from schemas.types import FOLDS, Label, StringArray, TimeWithOffset, UTCDateTime, described, utc_now
 
 MAX_VALUES = 20  # repeatable parameters: values per request
 REFERENCE_OR_NONE = described(
@@ -103,8 +114,13 @@ class AnyOfFilter:
 
 @dataclass(frozen=True)
 class AllOfFilter:
+    """Items whose array holds every value, ignoring case: compared on the column's
+    lower-cased copy (`folded`). One value is its own variant: its total can be read
+    from the kept per-value counts (api.crud.facet_counting)."""
+
     name: str
     column: str
+    folded: str
 
     def query_fields(self) -> dict[str, Any]:
         text = f"Items with every one of these {self.column}, ignoring case (repeatable)."
@@ -114,10 +130,15 @@ class AllOfFilter:
     def use(self, query: BaseModel) -> Variant | None:
         values = getattr(query, self.name)
         wanted = sorted({value.lower() for value in values or ()})
-        return None if not wanted else ("", {_param(self.name): wanted})
+        if not wanted:
+            return None
+        return ("one" if len(wanted) == 1 else "all", {_param(self.name): wanted})
 
     def condition(self, table: Table, variant: str) -> ColumnElement[bool]:
-        return ContainsAllIgnoringCase(table.c[self.column], list_param(_param(self.name)))
+        return ContainsAll(table.c[self.folded], self.values_param())
+
+    def values_param(self) -> BindParameter[Any]:
+        return list_param(_param(self.name))
 
 
 @dataclass(frozen=True)
@@ -197,8 +218,7 @@ def filters_for(
     """The filters of a declaration ({parameter: column}), each by its column's kind."""
     found: list[ListFilter] = []
     for name, column_name in declared.items():
-        column = table.c[column_name]
-        found += _by_kind(name, column)
+        found += _by_kind(name, table, table.c[column_name])
     if status is not None:
         found.append(StatusFilter("status", status))
     if overdue is not None:
@@ -206,10 +226,16 @@ def filters_for(
     return tuple(found)
 
 
-def _by_kind(name: str, column: Column[Any]) -> list[ListFilter]:
+def _by_kind(name: str, table: Table, column: Column[Any]) -> list[ListFilter]:
     kind = storage_type(column)
     if isinstance(column.type, StringArray):
-        return [AllOfFilter(name, column.name)]
+        copies = [c.name for c in table.columns if c.info.get(FOLDS) == column.name]
+        if not copies:
+            raise TypeError(
+                f"array filter {name!r} ignores case, so column {column.name!r} needs its"
+                f" lower-cased copy: a column `folded({column.name!r})` (schemas.types)"
+            )
+        return [AllOfFilter(name, column.name, copies[0])]
     if isinstance(kind, Boolean):
         return [BooleanFilter(name, column.name)]
     if isinstance(kind, Enum):

@@ -37,14 +37,16 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from api.crud.declaration import CrudResource
-from api.crud.expressions import AnyOf, int_list_param, ranked, storage_type
+from api.crud.expressions import AnyOf, LowerCased, int_list_param, ranked, storage_type
+from api.crud.filters import AllOfFilter
 from api.crud.store import Statement
-from schemas.counter import ItemCount
-from schemas.types import UTCDateTime
+from schemas.counter import FacetCount, ItemCount
+from schemas.types import FOLDS, UTCDateTime
 
 LIKE_ESCAPE = "/"
 SHAPES_PER_KIND = 512  # statements kept per kind of statement and resource
 _COUNTS = ItemCount.__table__  # type: ignore[attr-defined]
+_FACETS = FacetCount.__table__  # type: ignore[attr-defined]
 FilterShape = tuple[tuple[str, str], ...]  # (filter name, variant) of the filters in use
 shapes = functools.lru_cache(maxsize=SHAPES_PER_KIND)
 
@@ -64,6 +66,10 @@ class OwnedStatements:
         self._id = table.c["id"]
         self._version = table.c["version"]
         self._filters = {f.name: f for f in resource.list_filters}
+        self._folded: dict[str, list[str]] = {}  # {array column: its lower-cased copies}
+        for column in table.columns:
+            if FOLDS in column.info:
+                self._folded.setdefault(column.info[FOLDS], []).append(column.name)
         self.read_columns = [_readable(table.c[name]) for name in resource.read.model_fields]
         self._now = bindparam("now", type_=UTCDateTime())
         self.get = Statement(select(*self.read_columns).where(self._owned(with_id=True)))
@@ -100,16 +106,37 @@ class OwnedStatements:
         return conditions
 
     def _total(self, filters: FilterShape, search: bool) -> Select[Any]:
-        """The number of matches: the trigger-kept count when nothing narrows the list
-        (flat however many items there are), else counted from the owner's rows."""
+        """The number of matches: a trigger-kept count when nothing narrows the list, or
+        only one value of a counted facet does (flat however many items match), else
+        counted from the owner's rows."""
+        owned: BindParameter[str] = bindparam("k_owner")
         if self._resource.counted and not filters and not search:
             kept = select(_COUNTS.c.total).where(
-                _COUNTS.c.resource == self._resource.name, _COUNTS.c.owner == bindparam("k_owner")
+                _COUNTS.c.resource == self._resource.name, _COUNTS.c.owner == owned
+            )
+            return select(func.coalesce(kept.scalar_subquery(), 0))
+        facet = self._counted_facet(filters) if not search else None
+        if facet is not None:
+            kept = select(_FACETS.c.total).where(
+                _FACETS.c.resource == self._resource.name,
+                _FACETS.c.facet == facet.column,
+                _FACETS.c.owner == owned,
+                AnyOf(_FACETS.c.value, facet.values_param()),  # the one value, lower-cased
             )
             return select(func.coalesce(kept.scalar_subquery(), 0))
         matches = select(func.count()).select_from(self._table)
         # Never correlated with the page's own FROM: it counts all of the owner's matches.
         return matches.where(*self._matching(filters, search)).correlate(None)
+
+    def _counted_facet(self, filters: FilterShape) -> AllOfFilter | None:
+        """The filter, when the only one is a single value of a facet with kept counts."""
+        if len(filters) != 1 or not self._resource.counted:
+            return None
+        ((name, variant),) = filters
+        found = self._filters[name]
+        if isinstance(found, AllOfFilter) and variant == "one":
+            return found if found.column in self._resource.facets.values() else None
+        return None
 
     @shapes
     def page(self, filters: FilterShape, search: bool, sort: str, after: str | None) -> Statement:
@@ -129,7 +156,11 @@ class OwnedStatements:
             order = [key.desc() if descending else key.asc()]
         order.append(self._id.desc() if descending else self._id.asc())
         limited = stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
-        return Statement(limited)
+        # An array filter matches a few rows or most of them depending on its values, and
+        # a plan made for no values in particular (what a prepared statement settles on)
+        # may read every match to sort them: such pages are planned for each call.
+        arrays = any(isinstance(self._filters[name], AllOfFilter) for name, _ in filters)
+        return Statement(limited, prepare=not arrays)
 
     def _after(
         self, column: Column[Any], key: ColumnElement[Any], descending: bool, *, after_null: bool
@@ -170,16 +201,14 @@ class OwnedStatements:
         items, or a `checked` reference names no item of theirs, in one statement.
         Concurrent creates at the edge of the cap may overshoot by a few: it is a guard
         rail. RETURNING says whether a row went in."""
-        values = {name: self._value(name) for name in columns}
+        values = self._written(columns)
         conditions = [self.references[column] for column in checked]
         if capped:
             conditions.append(self._total((), False).scalar_subquery() < bindparam("cap"))
         if not conditions:
             return Statement(sql_insert(self._table).values(values).returning(self._id))
         row = select(*values.values()).where(*conditions)
-        return Statement(
-            sql_insert(self._table).from_select(list(columns), row).returning(self._id)
-        )
+        return Statement(sql_insert(self._table).from_select(list(values), row).returning(self._id))
 
     @shapes
     def update(
@@ -193,7 +222,7 @@ class OwnedStatements:
         flag became true, kept if it already was, cleared when false) if the row is the
         owner's, every `checked` reference names an item of theirs and, with `If-Match`,
         the row is still at one of `k_versions`: check and write are one statement."""
-        values: dict[str, Any] = {name: self._value(name) for name in fields}
+        values: dict[str, Any] = self._written(fields)
         for column, flag in stamps:
             values[column] = func.coalesce(self._table.c[column], self._now) if flag else null()
         return self._write(values, versions, [self.references[c] for c in checked])
@@ -254,6 +283,15 @@ class OwnedStatements:
         sqlite = counted(func.json_each(array).table_valued("value"))
         postgres = counted(func.unnest(array).table_valued("value").render_derived())
         return Statement(sqlite, postgres=postgres)
+
+    def _written(self, columns: tuple[str, ...]) -> dict[str, ColumnElement[Any]]:
+        """What a write sets: `p_<column>` for each column, and for an array column that
+        has one, its lower-cased copy (`schemas.types.folded`) from the same value."""
+        values: dict[str, ColumnElement[Any]] = {name: self._value(name) for name in columns}
+        for name in columns:
+            for copy in self._folded.get(name, ()):
+                values[copy] = LowerCased(self._value(name))
+        return values
 
     def _value(self, column: str) -> BindParameter[Any]:
         return bindparam(f"p_{column}", type_=self._table.c[column].type)
