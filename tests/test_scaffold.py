@@ -112,6 +112,7 @@ def test_every_kind_renders_valid_code() -> None:
         'status: StatusValue = "new"',
         "due: DueValue | MISSING | None = MISSING",
         "labels: LabelsValue = Field(default_factory=list)",
+        'labels_folded: list[str] = ColumnField(default_factory=list, sa_column=folded("labels"))',
         'ForeignKey("project.id", ondelete="SET NULL")',
         'status: Literal["new", "read", "done"]',
     ):

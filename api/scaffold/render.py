@@ -48,6 +48,7 @@ from schemas.types import (
     TimeWithOffset,
     UTCDateTime,
     UtcTimestamp,
+    folded,
     strip,
 )
 
@@ -126,7 +127,11 @@ def _column(field: FieldSpec, names: Names, references: dict[str, Reference]) ->
         return f"{n}: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)"
     if field.kind == "tags":
         column = "Column(StringArray(), nullable=False)"
-        return f"{n}: list[str] = ColumnField(default_factory=list, sa_column={column})"
+        return (
+            f"{n}: list[str] = ColumnField(default_factory=list, sa_column={column})\n"
+            f"# What `{n}=` compares, ignoring case; written with {n} by the factory.\n"
+            f'{n}_folded: list[str] = ColumnField(default_factory=list, sa_column=folded("{n}"))'
+        )
     key = f'ForeignKey("{references[n].table}.id", ondelete="SET NULL")'
     column = f"Column(Uuid, {key}, nullable=True, index=True)"
     return f"{n}: uuid.UUID | None = ColumnField(default=None, sa_column={column})"
@@ -192,7 +197,7 @@ def _response(field: FieldSpec) -> str:
 
 
 def _indented(lines: list[str]) -> str:
-    return "\n".join(f"    {line}" for line in lines)
+    return "\n".join(f"    {row}" for line in lines for row in line.split("\n"))
 
 
 def schemas_module(
