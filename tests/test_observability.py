@@ -1,5 +1,7 @@
 """Request ids, the JSON access log (one line per request, never a token) and CORS."""
 
+import asyncio
+import io
 import json
 import logging
 import re
@@ -10,7 +12,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from api.observability import JsonFormatter
+from api.observability import FLUSH_SECONDS, JsonFormatter, LineHandler
 from tests.conftest import test_settings
 from tests.support import User, make_token, serve
 
@@ -143,6 +145,47 @@ async def test_tokens_never_reach_the_log(logged: httpx.AsyncClient, records: Re
         text = formatter.format(record) + repr(record.__dict__)
         for token in (alice, bob, forged, garbage):
             assert token not in text, f"token in {record.name} record: {text}"
+
+
+class Stream(io.StringIO):
+    """Counts flushes, and keeps what had been written at the last one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes, self.flushed = 0, ""
+
+    def flush(self) -> None:
+        self.flushes, self.flushed = self.flushes + 1, self.getvalue()
+
+
+def _line(level: int) -> logging.LogRecord:
+    return logging.makeLogRecord(
+        {"name": "todo_api.access", "levelno": level, "levelname": "X", "msg": "request"}
+    )
+
+
+async def test_lines_in_a_loop_are_written_at_once_and_flushed_together() -> None:
+    stream = Stream()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    for _ in range(3):
+        handler.handle(_line(logging.INFO))
+    assert stream.getvalue().count("\n") == 3, stream.getvalue()
+    assert stream.flushes == 0, "one flush per line"
+    await asyncio.sleep(FLUSH_SECONDS * 2)  # the loop runs the flush that was scheduled
+    assert (stream.flushes, stream.flushed) == (1, stream.getvalue())
+    handler.handle(_line(logging.WARNING))
+    assert stream.flushes == 2, "warnings and errors are flushed at once"
+    assert [json.loads(line)["logger"] for line in stream.flushed.splitlines()] == [
+        "todo_api.access"
+    ] * 4
+
+
+def test_lines_outside_a_loop_are_flushed_at_once() -> None:
+    stream = Stream()
+    handler = LineHandler(stream)
+    handler.handle(_line(logging.INFO))
+    assert (stream.flushes, stream.flushed) == (1, "request\n")
 
 
 @pytest.fixture
