@@ -24,10 +24,11 @@ from fastapi import Path as PathParam
 from fastapi import params as fastapi_params
 from fastapi.routing import APIRoute
 from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.crud.dispatch import GeneratedRoutes
 from api.crud.guard import OwnerScopedRoute
+from api.crud.params import read_body
 from api.main import create_app
 from api.observability import route_template
 from api.resources import RESOURCES
@@ -234,3 +235,21 @@ async def test_generated_routes_are_served_ahead_of_the_router(app: FastAPI) -> 
         refused = await client.get("/api/alice/tasks")
         assert refused.status_code == 401, refused.text
         assert refused.json()["code"] == "AUTH_MISSING"
+
+
+async def test_a_body_read_by_the_parameter_reader_is_the_requests_body() -> None:
+    """`read_body` reads the messages itself and leaves the body where Starlette keeps
+    its own, so `request.body()` and `request.stream()` still give it afterwards."""
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"title":', "more_body": True},
+        {"type": "http.request", "body": b' "x"}', "more_body": False},
+    ]
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []}, receive)
+    assert await read_body(request) == b'{"title": "x"}'
+    assert await request.body() == b'{"title": "x"}'
+    assert [chunk async for chunk in request.stream()] == [b'{"title": "x"}', b""]
+    assert await read_body(request) == b'{"title": "x"}'
