@@ -4,10 +4,11 @@ from starlette.requests import Request
 
 from api.auth.verifier import Principal
 from api.errors import AuthInvalid, AuthMissing
-from api.runtime import runtime_of
+from api.runtime import Runtime, runtime_of
 
 
-async def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request, runtime: Runtime | None = None) -> Principal:
+    """The caller; `runtime`: the app's, when the caller already holds it."""
     header = request.headers.get("authorization")
     if not header:
         raise AuthMissing("Send `Authorization: Bearer <token>`.")
@@ -15,6 +16,6 @@ async def authenticate(request: Request) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthInvalid("The Authorization header must be `Bearer <token>`.")
-    principal = await runtime_of(request).verifier.verify(token)
+    principal = await (runtime or runtime_of(request)).verifier.verify(token)
     request.state.user_id = principal.subject
     return principal

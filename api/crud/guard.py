@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from api.auth.bearer import authenticate
 from api.crud.params import ParameterReader
 from api.errors import AuthForbidden, RateLimited, UnsupportedMediaType
-from api.runtime import runtime_of
+from api.runtime import Runtime, runtime_of
 
 Handler = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, Response]]
 
@@ -50,8 +50,7 @@ def _without_body(request: Request) -> bool:
     return "transfer-encoding" not in headers and headers.get("content-length", "0") == "0"
 
 
-async def _count_request(request: Request, user_id: str) -> None:
-    runtime = runtime_of(request)
+async def _count_request(runtime: Runtime, user_id: str) -> None:
     limit = runtime.settings.rate_limit_per_minute
     if limit:
         retry_after = await runtime.limiter.hit(f"user:{user_id}", limit, 60)
@@ -66,10 +65,11 @@ async def guard(request: Request, *, takes_body: bool, body_optional: bool = Fal
     """The checks every owner-scoped endpoint makes, in order, before its body is read or
     the database touched: 401 (token), 403 (`{user_id}` is not the caller), 429 (rate),
     415 (a body that is not JSON). Returns the caller's id."""
-    principal = await authenticate(request)
+    runtime = runtime_of(request)
+    principal = await authenticate(request, runtime)
     if request.path_params.get("user_id") != principal.subject:
         raise AuthForbidden("You can only reach your own data.")
-    await _count_request(request, principal.subject)
+    await _count_request(runtime, principal.subject)
     # The body is read (and its size limit enforced, see api.limits) only after this.
     content_type = request.headers.get("content-type")
     if takes_body and not _is_json(content_type) and not (body_optional and _without_body(request)):
