@@ -14,6 +14,7 @@ trip, so a statement is only ever sent on a connection that was open a moment be
 import asyncio
 import select
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,24 +40,27 @@ class ConnectionPool:
         self._connect_kwargs = dict(connect_kwargs)
         self._timeout = timeout
         self._max_idle = max_idle
-        self._slots = asyncio.Semaphore(size)
+        self._size = size
+        self._taken = 0  # slots held by callers (a connection each, or about to be)
+        # Callers waiting for a slot, oldest first, with their deadlines. One timer
+        # serves them all (the oldest's deadline), not a timer per wait: under load
+        # nearly every checkout waits.
+        self._waiters: deque[tuple[asyncio.Future[None], float]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
         self._closed = False
 
     async def get(self) -> psycopg.AsyncConnection[Any]:
         """A connection for one caller; hand it back with `put`, whatever happens."""
-        if self._slots.locked():
-            try:
-                async with asyncio.timeout(self._timeout):  # a timer, not a task per wait
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise PoolTimeoutError(f"no connection free within {self._timeout} s") from None
+        if self._taken < self._size and not self._waiters:
+            self._taken += 1
         else:
-            await self._slots.acquire()
+            await self._wait_for_slot()
         try:
             return self._take_idle() or await self._connect()
         except BaseException:
-            self._slots.release()
+            self._release()
             raise
 
     def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
@@ -71,7 +75,46 @@ class ConnectionPool:
             else:
                 _close_quietly(conn)
         finally:
-            self._slots.release()
+            self._release()
+
+    async def _wait_for_slot(self) -> None:
+        loop = asyncio.get_running_loop()
+        slot = loop.create_future()
+        deadline = loop.time() + self._timeout
+        self._waiters.append((slot, deadline))
+        if self._timer is None or self._timer_loop is not loop:
+            self._timer, self._timer_loop = loop.call_at(deadline, self._expire), loop
+        try:
+            await slot  # `_release` hands a slot over by setting the result
+        except asyncio.CancelledError:
+            if slot.done() and not slot.cancelled() and slot.exception() is None:
+                self._release()  # handed over as the caller gave up: pass it on
+            raise
+
+    def _release(self) -> None:
+        """A slot is free: to the oldest caller still waiting, else back to the pool."""
+        while self._waiters:
+            slot, _ = self._waiters.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                return
+        self._taken -= 1
+
+    def _expire(self) -> None:
+        """Fail the callers whose deadline passed; the timer then waits for the next."""
+        self._timer = None
+        waiters = self._waiters
+        if not waiters:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time() + _EARLY  # timers may fire within the clock's resolution
+        while waiters and (waiters[0][0].done() or waiters[0][1] <= now):
+            slot, _ = waiters.popleft()
+            if not slot.done():
+                message = f"no connection free within {self._timeout} s"
+                slot.set_exception(PoolTimeoutError(message))
+        if waiters:
+            self._timer = loop.call_at(waiters[0][1], self._expire)
 
     def discard_idle(self) -> None:
         """Close every idle connection: one was found severed (a database restart severs
@@ -97,6 +140,9 @@ class ConnectionPool:
         return await psycopg.AsyncConnection.connect(
             self._conninfo, autocommit=True, **self._connect_kwargs
         )
+
+
+_EARLY = 0.001  # seconds: a waiter this close to its deadline has reached it
 
 
 def severed(conn: psycopg.AsyncConnection[Any]) -> bool:

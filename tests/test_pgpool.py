@@ -68,3 +68,22 @@ async def test_a_connection_left_in_a_transaction_is_closed_not_reused(pg_templa
         pool.put(conn)
     finally:
         await pool.close()
+
+
+async def test_a_freed_slot_goes_to_the_oldest_waiter_still_waiting(pg_template: str) -> None:
+    pool = _pool(pg_template, size=1)
+    try:
+        held = await pool.get()
+        gone, first, second = (asyncio.create_task(pool.get()) for _ in range(3))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # gave up while waiting: skipped
+        pool.put(held)
+        first.cancel()  # handed the slot, then gave up before it ran: the slot moves on
+        conn = await asyncio.wait_for(second, 1.0)
+        assert gone.cancelled()
+        assert first.cancelled()
+        pool.put(conn)
+        conn = await asyncio.wait_for(pool.get(), 1.0)  # the slot came back, once
+        pool.put(conn)
+    finally:
+        await pool.close()
