@@ -112,11 +112,7 @@ class OwnerScopedRoute(APIRoute):
     run without FastAPI's per-request dependency machinery."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        generated = getattr(self.endpoint, "generated", None)
-        if not isinstance(generated, Generated):
-            raise TypeError(f"{self.path}: use OwnerGuardedRoute for hand-written endpoints")
-        takes_body = self.body_field is not None
-        body_optional = generated.reader.body_optional
+        generated, takes_body, body_optional = self._generated()
 
         async def guarded(request: Request) -> Response:
             await guard(request, takes_body=takes_body, body_optional=body_optional)
@@ -125,14 +121,25 @@ class OwnerScopedRoute(APIRoute):
 
         return guarded
 
+    def _generated(self) -> tuple[Generated, bool, bool]:
+        generated = getattr(self.endpoint, "generated", None)
+        if not isinstance(generated, Generated):
+            raise TypeError(f"{self.path}: use OwnerGuardedRoute for hand-written endpoints")
+        return generated, self.body_field is not None, generated.reader.body_optional
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        guarded = self.get_route_handler()
+        generated, takes_body, body_optional = self._generated()
+        handler, read = generated.handler, generated.reader.read
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             # What FastAPI's wrapper adds (exit stacks for dependencies with `yield`) these
             # endpoints do not use; errors reach the app's exception handlers as before.
-            response = await guarded(Request(scope, receive, send))
+            # `get_route_handler`'s steps, in this one coroutine: every await of a request
+            # resumes through each coroutine it is nested in.
+            request = Request(scope, receive, send)
+            await guard(request, takes_body=takes_body, body_optional=body_optional)
+            response = await handler(request, await read(request))
             await response(scope, receive, send)
 
         # Used when the route is added to the app directly (api.main does); an included

@@ -1,7 +1,7 @@
 """The six operations, generic over the resource: validated input in, committed rows out."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -201,11 +201,13 @@ class Operations:
             return Response(status_code=304, headers={"ETag": etag(version)})
         return self._respond(rows[0])
 
-    async def replace(self, request: Request, params: Params) -> Response:
-        return await self._update(request, params, self._input(params))
+    # Not coroutines themselves: the handler awaits `_update` directly, one coroutine
+    # fewer for every await of the request to resume through.
+    def replace(self, request: Request, params: Params) -> Coroutine[Any, Any, Response]:
+        return self._update(request, params, self._input(params))
 
-    async def patch(self, request: Request, params: Params) -> Response:
-        return await self._update(request, params, self._input(params, partial=True))
+    def patch(self, request: Request, params: Params) -> Coroutine[Any, Any, Response]:
+        return self._update(request, params, self._input(params, partial=True))
 
     async def _update(self, request: Request, params: Params, fields: dict[str, Any]) -> Response:
         versions = self._versions(params)
