@@ -4,6 +4,8 @@ The check runs when the application reads the body, not on arrival: the generate
 routes decide 401/403 from the headers first, so a stranger's huge body is never read.
 """
 
+from collections.abc import Awaitable
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,10 +15,11 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the app's own is handed back to be awaited, so the request's
+        # awaits do not resume through one more (the check lives in `limited_receive`).
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         declared = _content_length(scope)
         received = 0
         too_large = f"The body must not exceed {self.max_bytes} bytes."
@@ -32,7 +35,7 @@ class BodySizeLimitMiddleware:
                     raise HTTPException(413, too_large)
             return message
 
-        await self.app(scope, limited_receive, send)
+        return self.app(scope, limited_receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:
