@@ -10,9 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
+from mcp.types import CallToolResult
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    HEADER_MISMATCH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+)
 
 from api.resources import RESOURCES
-from tests.mcp_support import assistant, new_user, required_body, tool_names
+from tests.mcp_support import MODERN, assistant, new_user, required_body, tool_names
 from tests.server_process import ServerProcess
 from tests.support import make_token
 
@@ -97,6 +109,100 @@ async def test_with_better_auth_the_metadata_names_it(sqlite_url: str) -> None:
     assert r.json()["authorization_servers"] == [better_auth]
 
 
+def _call(tool: str, arguments: Any, request_id: Any = 1) -> dict[str, Any]:
+    """A tools/call message at the per-request protocol version, as the SDK sends it."""
+    meta = {
+        PROTOCOL_VERSION_META_KEY: MODERN,
+        CLIENT_INFO_META_KEY: {"name": "raw", "version": "1"},
+        CLIENT_CAPABILITIES_META_KEY: {},
+    }
+    params = {"name": tool, "arguments": arguments, "_meta": meta}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def _call_headers(token: str, tool: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": tool,
+    }
+
+
+async def test_a_tool_call_is_answered_as_the_sdk_answers_it(server: ServerProcess) -> None:
+    resource = RESOURCES[0]
+    add = tool_names(resource)[f"create_{resource.name}"]
+    headers = _call_headers(make_token(new_user()), add)
+    arguments = required_body(resource.create)
+    text_field = next(name for name, value in arguments.items() if isinstance(value, str))
+    arguments[text_field] = 'Café ✓ "quoted"'
+    async with server.client() as client:
+        r = await client.post("/mcp", headers=headers, json=_call(add, arguments, "call-1"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    message = r.json()
+    assert message["jsonrpc"] == "2.0"
+    assert message["id"] == "call-1"
+    result = CallToolResult.model_validate(message["result"])  # the SDK's own model
+    assert result.structured_content is not None
+    assert result.structured_content[text_field] == 'Café ✓ "quoted"'
+    assert [block.type for block in result.content] == ["text"]
+    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+    assert message["result"]["resultType"] == "complete"
+    assert message["result"]["_meta"][SERVER_INFO_META_KEY]["name"] == "todo-api"
+
+
+def _unknown_tool(headers: dict[str, str], message: dict[str, Any]) -> None:
+    headers["Mcp-Name"] = message["params"]["name"] = "drop_tasks"
+
+
+REFUSALS: dict[
+    str, tuple[Callable[[dict[str, str], dict[str, Any]], object] | None, int, int | None]
+] = {
+    "name-header-mismatch": (
+        lambda h, m: h.update({"Mcp-Name": "list_tasks"}),
+        400,
+        HEADER_MISMATCH,
+    ),
+    "no-envelope": (lambda h, m: m["params"].pop("_meta"), 400, INVALID_PARAMS),
+    "arguments-not-an-object": (
+        lambda h, m: m["params"].update(arguments=["a"]),
+        400,
+        INVALID_PARAMS,
+    ),
+    "boolean-id": (lambda h, m: m.update(id=True), 400, INVALID_REQUEST),
+    "unknown-tool": (_unknown_tool, 400, INVALID_PARAMS),
+    "no-json-accepted": (lambda h, m: h.update({"Accept": "text/plain"}), 406, None),
+    "not-json-content": (lambda h, m: h.update({"Content-Type": "text/plain"}), 400, None),
+    "empty-object": (lambda h, m: m.clear(), 400, INVALID_REQUEST),  # not a notification either
+    "not-json": (None, 400, PARSE_ERROR),
+}
+
+
+@pytest.mark.parametrize(("change", "status", "code"), REFUSALS.values(), ids=REFUSALS.keys())
+async def test_a_call_the_sdk_would_refuse_gets_its_refusal(
+    server: ServerProcess,
+    change: Callable[[dict[str, str], dict[str, Any]], object] | None,
+    status: int,
+    code: int | None,
+) -> None:
+    """Each goes on to the SDK (with the body it was sent), which answers it."""
+    headers = _call_headers(make_token(new_user()), "add_task")
+    message = _call("add_task", {"title": "x"})
+    content: bytes = b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {'
+    if change is not None:
+        change(headers, message)
+        content = json.dumps(message).encode()
+    headers.setdefault("Content-Type", "application/json")
+    async with server.client() as client:
+        r = await client.post("/mcp", headers=headers, content=content)
+    assert r.status_code == status, r.text
+    if code is not None:
+        assert r.json()["error"]["code"] == code, r.text
+        assert ERROR_CODE_HTTP_STATUS[code] == status
+
+
 async def test_tool_calls_count_against_the_rate_limit_and_are_logged(sqlite_url: str) -> None:
     resource = RESOURCES[0]
     add = tool_names(resource)[f"create_{resource.name}"]
@@ -115,16 +221,17 @@ async def test_tool_calls_count_against_the_rate_limit_and_are_logged(sqlite_url
         assert rest.status_code == 429, rest.text  # one budget for REST and tools
         route = f"/api/{{user_id}}/{resource.plural}"
         # A line is written once its response is sent: wait for the last one.
-        output = await _log_with(server, mark, lambda lines: _count(lines, route) >= 4)
+        output = await _log_with(server, mark, lambda lines: _count(lines, route, user) >= 4)
     lines = _access_log(output)
-    created = [line for line in lines if line["route"] == route]
+    # This user's lines: the server's readiness probe (a 401 on the same route, logged
+    # once its response is sent) may land after the mark.
+    created = [line for line in lines if line["route"] == route and line["user_id"] == user]
     assert [(line["method"], line["status"]) for line in created] == [
         ("POST", 201),
         ("POST", 201),
         ("POST", 429),
         ("GET", 429),
     ]
-    assert {line["user_id"] for line in created} == {user}
     calls = {line["request_id"] for line in lines if line["route"] == "/mcp"}
     assert {line["request_id"] for line in created[:3]} <= calls  # one id per tool call
     assert "Bearer" not in output
@@ -140,8 +247,8 @@ async def _log_with(
     return output
 
 
-def _count(lines: list[dict[str, Any]], route: str) -> int:
-    return sum(1 for line in lines if line["route"] == route)
+def _count(lines: list[dict[str, Any]], route: str, user: str) -> int:
+    return sum(1 for line in lines if line["route"] == route and line["user_id"] == user)
 
 
 def _access_log(output: str) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.mcp_support import MODERN, Assistant
+from tests.mcp_support import LEGACY, MODERN, Assistant, text_of
 from tests.support import User, make_token
 
 
 @asynccontextmanager
-async def in_process(app: FastAPI, user_id: str) -> AsyncIterator[Assistant]:
+async def in_process(app: FastAPI, user_id: str, mode: str = MODERN) -> AsyncIterator[Assistant]:
     token = make_token(user_id)
     headers = {"Authorization": f"Bearer {token}"}
     transport = httpx2.ASGITransport(app=app)
@@ -23,9 +23,7 @@ async def in_process(app: FastAPI, user_id: str) -> AsyncIterator[Assistant]:
         httpx2.AsyncClient(
             transport=transport, headers=headers, base_url="http://testserver"
         ) as http,
-        Client(
-            streamable_http_client("http://testserver/mcp", http_client=http), mode=MODERN
-        ) as mcp,
+        Client(streamable_http_client("http://testserver/mcp", http_client=http), mode=mode) as mcp,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as rest,
@@ -54,3 +52,22 @@ async def test_tools_work_in_process_and_isolate_owners(app: FastAPI) -> None:
         deleted = await alice.mcp.call_tool("delete_task", {"task_id": task["id"]})
         assert not deleted.is_error, deleted
         assert await alice.rest.items() == []
+
+
+async def test_a_handshake_era_client_gets_the_same_results(app: FastAPI) -> None:
+    """Its calls go through the SDK's own pipeline (the per-request version's are
+    answered by the endpoint): the same results, errors included."""
+    async with in_process(app, "alice") as modern, in_process(app, "alice", LEGACY) as legacy:
+        assert legacy.mcp.protocol_version != MODERN
+        task = await legacy.call("add_task", title="Café ✓", tags=["x"])
+        assert await modern.call("get_task", task_id=task["id"]) == task
+        assert await legacy.call("get_task", task_id=task["id"]) == task
+        assert await legacy.call("list_tasks") == await modern.call("list_tasks")
+        (old_text, old_error), (new_text, new_error) = [
+            await client.fail("add_task", title="") for client in (legacy, modern)
+        ]
+        assert old_text == new_text
+        assert old_error.pop("request_id") != new_error.pop("request_id")  # one per call
+        assert old_error == new_error
+        deleted = await legacy.mcp.call_tool("delete_task", {"task_id": task["id"]})
+        assert (text_of(deleted), deleted.structured_content) == ("Deleted the task.", None)

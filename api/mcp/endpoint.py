@@ -1,5 +1,7 @@
 """`/mcp`: the bearer token is checked as REST checks it, then the SDK's streamable HTTP
-transport serves the request, stateless and in JSON (any worker can serve any call).
+transport serves the request, stateless and in JSON (any worker can serve any call). A
+tool call at a per-request protocol version, the most frequent request, is answered
+without the SDK's message pipeline, as the SDK would answer it (api.mcp.direct).
 
 The SDK's transport runs in a task group that must live as long as the app. It is
 started on the first MCP request in a task of its own (a lifespan that enters it in one
@@ -26,6 +28,7 @@ from api.auth.bearer import authenticate
 from api.crud.declaration import CrudResource
 from api.errors import ApiError, MethodNotAllowed, PayloadTooLarge, problem_response
 from api.mcp import invoke
+from api.mcp.direct import CALL, DirectCalls, replay
 from api.mcp.discovery import MCP_PATH, challenge
 from api.mcp.tools import ToolSpec, build_tools
 
@@ -56,9 +59,12 @@ class McpEndpoint:
         )
         # Registered directly: results go out in wire form, built from the REST body
         # without a model to validate and dump on the way (see api.mcp.results).
-        self._server.add_request_handler("tools/call", types.CallToolRequestParams, self._call_tool)
+        self._server.add_request_handler(CALL, types.CallToolRequestParams, self._call_tool)
         if not telemetry:  # the SDK's OpenTelemetry span per message, as TELEMETRY says
             self._server.middleware = []
+        # Only while nothing of the SDK's (a span, a cache hint) would wrap the call.
+        direct = not self._server.middleware and CALL not in self._server.cache_hints
+        self._direct = DirectCalls(self._server.server_info_stamp) if direct else None
         self.route = Route(MCP_PATH, self, include_in_schema=False)
         self._manager: StreamableHTTPSessionManager | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -94,8 +100,35 @@ class McpEndpoint:
             error = PayloadTooLarge(f"The body must not exceed {self._max_body} bytes.")
             await problem_response(request, error)(scope, receive, send)
             return
+        if self._direct is not None and self._direct.wanted(request):
+            body = await request.body()
+            if await self._call_directly(self._direct, request, body, send):
+                return
+            receive = replay(body, receive)  # for the SDK to read it
         manager = await self._started()
         await manager.handle_request(scope, receive, send)
+
+    async def _call_directly(
+        self, direct: DirectCalls, request: Request, body: bytes, send: Send
+    ) -> bool:
+        """Answer a tool call the SDK would run as it is; False if it is the SDK's."""
+        call = await direct.accepted(request, body, self.tools)
+        if call is None:
+            return False
+        subject: str = request.state.user_id  # set by `authenticate`
+        try:
+            outcome = await invoke.call(self._app, call.spec, call.arguments, request, subject)
+        except Exception:
+            status, content = direct.failure(call)
+        else:
+            status, content = 200, direct.answer(call, outcome)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+        return True
 
     async def _started(self) -> StreamableHTTPSessionManager:
         if self._runner is None:
@@ -150,7 +183,8 @@ class McpEndpoint:
         request = ctx.request
         assert isinstance(request, Request)  # the HTTP request that carried the call
         subject: str = request.state.user_id  # set by `authenticate`, above
-        return await invoke.call(self._app, spec, params.arguments or {}, request, subject)
+        outcome = await invoke.call(self._app, spec, params.arguments or {}, request, subject)
+        return outcome.as_dict()
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
         """For the SDK's check of `Mcp-Param-*` headers: only a schema that annotates

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message
 
 from api.errors import request_id_of
-from api.mcp.results import error, result
+from api.mcp.results import ToolResult, error, result
 from api.mcp.tools import OWNER, ToolSpec
 
 log = logging.getLogger("todo_api.mcp")
@@ -41,7 +41,7 @@ class ArgumentError(Exception):
 
 async def call(
     app: ASGIApp, spec: ToolSpec, arguments: Mapping[str, Any], outer: Request, subject: str
-) -> dict[str, Any]:
+) -> ToolResult:
     """The `CallToolResult` of running the tool's REST operation, in wire form."""
     try:
         request = _place(spec, arguments, subject)
@@ -101,26 +101,35 @@ def _place(spec: ToolSpec, arguments: Mapping[str, Any], subject: str) -> _Reque
 def _scope(spec: ToolSpec, outer: Request, request: _Request) -> dict[str, Any]:
     """The ASGI scope of the REST request, from the MCP request that carries the call:
     its server, client, host, bearer token and request id."""
-    root = outer.scope.get("root_path", "")
-    raw_path = spec.path.format_map({k: quote(v, safe="") for k, v in request.path.items()})
+    scope = outer.scope
+    root = scope.get("root_path", "")
+    path = spec.path.format_map(request.path)
+    quoted = {k: quote(v, safe="") for k, v in request.path.items()}
+    raw_path = path if quoted == request.path else spec.path.format_map(quoted)
+    host, authorization = b"localhost", b""
+    for key, value in reversed(scope["headers"]):  # the first of duplicates wins
+        if key == b"host" and value:
+            host = value
+        elif key == b"authorization":
+            authorization = value
     headers = [
         *request.headers,
-        (b"host", (outer.headers.get("host") or "localhost").encode("latin-1")),
-        (b"authorization", outer.headers["authorization"].encode("latin-1")),
+        (b"host", host),
+        (b"authorization", authorization),
         (b"x-request-id", request_id_of(outer).encode()),  # one id for both log lines
     ]
     return {
         "type": "http",
-        "asgi": outer.scope.get("asgi", {"version": "3.0"}),
-        "http_version": outer.scope.get("http_version", "1.1"),
+        "asgi": scope.get("asgi", {"version": "3.0"}),
+        "http_version": scope.get("http_version", "1.1"),
         "method": spec.method,
-        "scheme": outer.scope.get("scheme", "http"),
-        "server": outer.scope.get("server"),
-        "client": outer.scope.get("client"),
+        "scheme": scope.get("scheme", "http"),
+        "server": scope.get("server"),
+        "client": scope.get("client"),
         "root_path": root,
-        "path": root + spec.path.format_map(request.path),
+        "path": root + path,
         "raw_path": (root + raw_path).encode(),
-        "query_string": urlencode(request.query).encode(),
+        "query_string": urlencode(request.query).encode() if request.query else b"",
         "headers": headers,
         "state": {},
     }
