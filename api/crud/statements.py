@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    false,
     func,
     literal,
     null,
@@ -94,11 +95,23 @@ class OwnedStatements:
         owned = exists().where(target.c["id"] == value, target.c[owner] == bindparam("k_owner"))
         return or_(value.is_(None), owned)
 
-    def _matching(self, filters: FilterShape, search: bool) -> list[ColumnElement[bool]]:
+    def _matching(
+        self, filters: FilterShape, search: bool, *, in_order: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """The rows of the owner that match. `in_order`: for a page, which reads the
+        owner's rows in sort order until it has enough. An array filter is then written so
+        that the planner neither uses its (GIN) index nor counts on it to match almost
+        nothing: a prepared statement's plan, made for no values in particular, otherwise
+        fetches every match of a common tag and sorts them all (14-20 ms for one tag on
+        3,643 of 10,000 tasks, against 0.4 ms in order). The price: a tag on few of many
+        items reads the owner's rows, as a search does (8.5 ms for 10,000). Counts keep
+        the index."""
         conditions = [self._owned()]
-        conditions += [
-            self._filters[name].condition(self._table, variant) for name, variant in filters
-        ]
+        for name, variant in filters:
+            condition = self._filters[name].condition(self._table, variant)
+            if in_order and isinstance(self._filters[name], AllOfFilter):
+                condition = func.coalesce(condition, false())  # the same test, unestimated
+            conditions.append(condition)
         if search:
             pattern = func.lower(bindparam("search", type_=String()))
             columns = (self._table.c[name] for name in self._resource.search)
@@ -147,7 +160,9 @@ class OwnedStatements:
         column = self._table.c[name]
         key = self.sort_key(sort)
         total = self._total(filters, search).scalar_subquery().label("_total")
-        stmt = select(*self.read_columns, total).where(*self._matching(filters, search))
+        stmt = select(*self.read_columns, total).where(
+            *self._matching(filters, search, in_order=True)
+        )
         if after is not None:
             stmt = stmt.where(self._after(column, key, descending, after_null=after == "null"))
         if column.nullable:
@@ -156,11 +171,7 @@ class OwnedStatements:
             order = [key.desc() if descending else key.asc()]
         order.append(self._id.desc() if descending else self._id.asc())
         limited = stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
-        # An array filter matches a few rows or most of them depending on its values, and
-        # a plan made for no values in particular (what a prepared statement settles on)
-        # may read every match to sort them: such pages are planned for each call.
-        arrays = any(isinstance(self._filters[name], AllOfFilter) for name, _ in filters)
-        return Statement(limited, prepare=not arrays)
+        return Statement(limited)
 
     def _after(
         self, column: Column[Any], key: ColumnElement[Any], descending: bool, *, after_null: bool

@@ -32,20 +32,16 @@ _POSTGRES = psycopg_dialect()  # type: ignore[no-untyped-call]
 class Statement:
     """One statement, built once and run many times with different parameters."""
 
-    __slots__ = ("_compiled", "_postgres", "prepare", "query")
+    __slots__ = ("_compiled", "_postgres", "query")
 
     def __init__(
         self,
         query: Select[Any] | UpdateBase,
         *,
         postgres: Select[Any] | UpdateBase | None = None,
-        prepare: bool = True,
     ) -> None:
         self.query = query  # the portable form, run by SQLAlchemy
         self._postgres = postgres  # where PostgreSQL needs its own dialect's construct
-        # psycopg's `prepare`: None prepares it once used often enough (the pool's
-        # threshold); False plans it afresh on every call.
-        self.prepare: bool | None = None if prepare else False
         self._compiled: tuple[str, dict[str, Any]] | None = None
 
     def postgres(self) -> tuple[str, dict[str, Any]]:
@@ -90,13 +86,11 @@ class PostgresStore:
         if fixed:
             params = {**fixed, **params}
         try:
-            return await self._run(query, params, statement.prepare, attempts=2 if read else 1)
+            return await self._run(query, params, attempts=2 if read else 1)
         except (psycopg.Error, PoolTimeoutError) as exc:
             raise postgres_error(exc) from exc
 
-    async def _run(
-        self, query: str, params: Params, prepare: bool | None, *, attempts: int
-    ) -> Rows:
+    async def _run(self, query: str, params: Params, *, attempts: int) -> Rows:
         # The pool hands out only connections it found open (`pgpool.severed`), so a
         # connection the server closed while idle is replaced before anything is sent,
         # for writes as for reads. A connection that breaks after the statement left may
@@ -104,7 +98,7 @@ class PostgresStore:
         for attempt in range(1, attempts + 1):
             conn = await self._pool.get()
             try:
-                cursor = await conn.execute(query, params, prepare=prepare)
+                cursor = await conn.execute(query, params)
                 return await cursor.fetchall()
             except psycopg.OperationalError:
                 if not conn.broken:
@@ -163,7 +157,7 @@ class _PostgresSession:
 
     async def rows(self, statement: Statement, params: Params) -> Rows:
         query, fixed = statement.postgres()
-        cursor = await self._conn.execute(query, {**fixed, **params}, prepare=statement.prepare)
+        cursor = await self._conn.execute(query, {**fixed, **params})
         return await cursor.fetchall()
 
 
