@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Table, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -100,8 +100,7 @@ limit counts the text as sent, so the published `maxLength` is exact."""
 
 LOWER_ARRAY = "todo_lower_array"
 """PostgreSQL: text[] with each element lower-cased (migration 0005 creates it)."""
-FOLDS = "folds"
-"""`Column.info` key of a folded copy (see `folded`): the name of the column it copies."""
+_FOLDS = "folds"  # `Column.info` key of a folded copy (see `folded`): the column it copies
 
 
 class StringArray(TypeDecorator[list[str]]):
@@ -164,4 +163,9 @@ def folded(of: str) -> "Column[list[str]]":
     serve (GIN on PostgreSQL). The factory writes it with `of`, in the same statement; it
     is never read. (Not a generated column: SQLite's batch migrations copy every column,
     and a generated one refuses the copy.)"""
-    return Column(f"{of}_folded", StringArray(), nullable=False, info={FOLDS: of})
+    return Column(f"{of}_folded", StringArray(), nullable=False, info={_FOLDS: of})
+
+
+def folded_copies(table: Table) -> dict[str, str]:
+    """{string array column: its lower-cased copy} of the table's `folded` columns."""
+    return {column.info[_FOLDS]: column.name for column in table.columns if _FOLDS in column.info}

@@ -106,15 +106,19 @@ class CrudResource:
         return table
 
     @property
+    def kept_facets(self) -> tuple[str, ...]:
+        """The facet columns whose per-value counts are kept: a counted resource's."""
+        return tuple(dict.fromkeys(self.facets.values())) if self.counted else ()
+
+    @property
     def kept_counts(self) -> list[KeptCounts]:
         """The count triggers the declaration calls for (api.crud.counting)."""
         if not self.counted:
             return []
         table, owner = self.sql_table.name, self.owner
-        facets = dict.fromkeys(self.facets.values())  # each column once, in order
         return [
             CountTriggers(self.name, table, owner),
-            *(FacetCountTriggers(self.name, table, owner, column) for column in facets),
+            *(FacetCountTriggers(self.name, table, owner, column) for column in self.kept_facets),
         ]
 
     @property

@@ -33,7 +33,15 @@ from sqlalchemy import (
 )
 
 from api.crud.expressions import AnyOf, ContainsAll, list_param, storage_type
-from schemas.types import FOLDS, Label, StringArray, TimeWithOffset, UTCDateTime, described, utc_now
+from schemas.types import (
+    Label,
+    StringArray,
+    TimeWithOffset,
+    UTCDateTime,
+    described,
+    folded_copies,
+    utc_now,
+)
 
 MAX_VALUES = 20  # repeatable parameters: values per request
 REFERENCE_OR_NONE = described(
@@ -229,13 +237,13 @@ def filters_for(
 def _by_kind(name: str, table: Table, column: Column[Any]) -> list[ListFilter]:
     kind = storage_type(column)
     if isinstance(column.type, StringArray):
-        copies = [c.name for c in table.columns if c.info.get(FOLDS) == column.name]
-        if not copies:
+        copy = folded_copies(table).get(column.name)
+        if copy is None:
             raise TypeError(
                 f"array filter {name!r} ignores case, so column {column.name!r} needs its"
                 f" lower-cased copy: a column `folded({column.name!r})` (schemas.types)"
             )
-        return [AllOfFilter(name, column.name, copies[0])]
+        return [AllOfFilter(name, column.name, copy)]
     if isinstance(kind, Boolean):
         return [BooleanFilter(name, column.name)]
     if isinstance(kind, Enum):

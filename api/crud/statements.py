@@ -42,7 +42,7 @@ from api.crud.expressions import AnyOf, LowerCased, int_list_param, ranked, stor
 from api.crud.filters import AllOfFilter
 from api.crud.store import Statement
 from schemas.counter import FacetCount, ItemCount
-from schemas.types import FOLDS, UTCDateTime
+from schemas.types import UTCDateTime, folded_copies
 
 LIKE_ESCAPE = "/"
 SHAPES_PER_KIND = 512  # statements kept per kind of statement and resource
@@ -67,10 +67,7 @@ class OwnedStatements:
         self._id = table.c["id"]
         self._version = table.c["version"]
         self._filters = {f.name: f for f in resource.list_filters}
-        self._folded: dict[str, list[str]] = {}  # {array column: its lower-cased copies}
-        for column in table.columns:
-            if FOLDS in column.info:
-                self._folded.setdefault(column.info[FOLDS], []).append(column.name)
+        self._folded = folded_copies(table)  # {array column: its lower-cased copy}
         self.read_columns = [_readable(table.c[name]) for name in resource.read.model_fields]
         self._now = bindparam("now", type_=UTCDateTime())
         self.get = Statement(select(*self.read_columns).where(self._owned(with_id=True)))
@@ -148,7 +145,7 @@ class OwnedStatements:
         ((name, variant),) = filters
         found = self._filters[name]
         if isinstance(found, AllOfFilter) and variant == "one":
-            return found if found.column in self._resource.facets.values() else None
+            return found if found.column in self._resource.kept_facets else None
         return None
 
     @shapes
@@ -300,8 +297,8 @@ class OwnedStatements:
         has one, its lower-cased copy (`schemas.types.folded`) from the same value."""
         values: dict[str, ColumnElement[Any]] = {name: self._value(name) for name in columns}
         for name in columns:
-            for copy in self._folded.get(name, ()):
-                values[copy] = LowerCased(self._value(name))
+            if name in self._folded:
+                values[self._folded[name]] = LowerCased(self._value(name))
         return values
 
     def _value(self, column: str) -> BindParameter[Any]:
